@@ -1,0 +1,129 @@
+"""The one typed, frozen settings object.
+
+Precedence, lowest first: the defaults below < ``config/*.toml`` files (read in name order,
+from the directory named by ``NCA_SHARE_CONFIG_DIR`` or ``./config``) < ``NCA_SHARE_*``
+environment variables (nested fields with ``__``, e.g. ``NCA_SHARE_SMTP__HOST``).
+Nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+TLP_LABELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+
+
+class SmtpSettings(BaseModel):
+    """Outgoing mail server."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+    sender: str = "nca-share@localhost"
+    timeout_s: float = 10.0
+
+
+class JobSettings(BaseModel):
+    """Worker and retry behaviour."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lease_seconds: int = 300
+    max_attempts: int = 8
+    backoff_base_s: float = 10.0
+    backoff_cap_s: float = 3600.0
+    poll_interval_s: float = 1.0
+    worker_threads: int = 2
+
+
+class Settings(BaseSettings):
+    """All configuration of one nca_share process; built once, never mutated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NCA_SHARE_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    secret_key: str = Field(default="", repr=False)
+    #: Key for encrypting feed secrets at rest (urlsafe base64 Fernet key). Empty: derived
+    #: from ``secret_key`` (fine for the embedded demo, set it explicitly in production).
+    encryption_key: str = Field(default="", repr=False)
+    default_tlp: str = "AMBER"
+    ingest_batch_size: int = 2000
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: str = "nl"
+    timezone: str = "Europe/Amsterdam"
+    #: Outbound URLs to loopback/private networks are refused unless this is set (tests, demo).
+    allow_private_urls: bool = False
+    smtp: SmtpSettings = SmtpSettings()
+    jobs: JobSettings = JobSettings()
+    dns_resolver: str | None = None
+    dns_resolver_port: int = 53
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlDirSource(settings_cls))
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        """The database URL; the embedded SQLite file in the data directory by default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nca_share.db').resolve()}"
+
+
+class _TomlDirSource(PydanticBaseSettingsSource):
+    """Reads every ``*.toml`` in the config directory; later files override earlier ones.
+
+    ``feeds.toml`` is not settings but the feed catalogue, so it is skipped here.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        directory = Path(os.environ.get("NCA_SHARE_CONFIG_DIR", "config"))
+        merged: dict[str, Any] = {}
+        if not directory.is_dir():
+            return merged
+        for path in sorted(directory.glob("*.toml")):
+            if path.name == "feeds.toml":
+                continue
+            with path.open("rb") as fh:
+                merged.update(tomllib.load(fh))
+        return merged
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from defaults, config files and environment, plus ``overrides``.
+
+    :param overrides: field values that win over every other source (tests use this).
+    """
+    return Settings(**overrides)
