@@ -27,6 +27,9 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 PG_ENV = "NCA_SHARE_TEST_DATABASE_URL"
 
+# Shared plugins from tests/fixtures/: add one line per module.
+pytest_plugins: list[str] = []
+
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     pg = os.environ.get(PG_ENV)
