@@ -14,9 +14,7 @@ import click
 
 from nca_share.cli.context import CliContext
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "nca_share.cli.db",
-)
+COMMAND_MODULES: tuple[str, ...] = ("nca_share.cli.db",)
 
 
 @click.group()

@@ -30,7 +30,9 @@ class Job(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     unique_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     state: Mapped[JobState] = mapped_column(
-        Enum(JobState, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            JobState, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+        ),
         default=JobState.QUEUED,
     )
     attempts: Mapped[int] = mapped_column(default=0)
