@@ -28,7 +28,9 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 PG_ENV = "NCA_SHARE_TEST_DATABASE_URL"
 
 # Shared plugins from tests/fixtures/: add one line per module.
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.fixtures.web",
+]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

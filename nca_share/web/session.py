@@ -1,0 +1,120 @@
+"""Who is signed in: the browser session and API tokens turned into a ``Principal``.
+
+The session cookie holds only ``uid`` and the user's ``security_stamp`` (a changed password
+or 2FA setting voids older sessions), or the ``pending_*`` keys between the password and
+the TOTP step. ``load_principal`` runs before every request and sets ``g.user`` and
+``g.principal``; bearer tokens are accepted only under ``/api/``.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from flask import Flask, g, request, session
+
+from nca_share.access import Principal, principal_for_user
+from nca_share.auth.models import TOTP_REQUIRED_ROLES, User
+from nca_share.web.context import db_session
+
+#: Endpoints a signed-in user who still has to enrol in TOTP may reach.
+ENROLMENT_ENDPOINTS = frozenset(
+    {
+        "account.totp_setup",
+        "auth.logout",
+        "main.set_language",
+        "static",
+        "health.healthz",
+        "health.readyz",
+    }
+)
+
+
+def init_app(app: Flask) -> None:
+    """Resolve the principal before each request."""
+    app.before_request(load_principal)
+    app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["current_principal"] = current_principal
+
+
+def current_user() -> User | None:
+    """The signed-in user (session or API token), or ``None``."""
+    return cast(User | None, g.get("user"))
+
+
+def current_principal() -> Principal:
+    """The principal of the current request (anonymous when nobody is signed in)."""
+    principal = g.get("principal")
+    return principal if isinstance(principal, Principal) else Principal.anonymous()
+
+
+def needs_totp_enrolment(user: User) -> bool:
+    """Staff and coordinators must have TOTP enabled before they may do anything else."""
+    return not user.totp_enabled and any(r in TOTP_REQUIRED_ROLES for r in user.role_names())
+
+
+def login_session(user: User) -> None:
+    """Mark ``user`` as fully signed in (after password and, if enabled, TOTP)."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    session["uid"] = user.id
+    session["stamp"] = user.security_stamp
+    session.permanent = True
+
+
+def begin_second_factor(user: User) -> None:
+    """Password accepted; the TOTP (or recovery code) step is still due."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    session["pending_uid"] = user.id
+    session["pending_stamp"] = user.security_stamp
+
+
+def pending_user() -> User | None:
+    """The user between the password and the TOTP step, if any."""
+    uid = session.get("pending_uid")
+    if not isinstance(uid, int):
+        return None
+    user = db_session().get(User, uid)
+    if user is None or user.disabled or user.security_stamp != session.get("pending_stamp"):
+        return None
+    return user
+
+
+def logout_session() -> None:
+    """Forget the signed-in user (the language choice stays)."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
+def load_principal() -> None:
+    """Set ``g.user`` and ``g.principal`` for this request."""
+    g.user = None
+    g.principal = Principal.anonymous()
+    if request.endpoint == "static":
+        return
+    if request.path.startswith("/api/") and request.headers.get("Authorization"):
+        return  # token authentication is wired by nca_share.api.auth (next commit)
+    uid = session.get("uid")
+    if not isinstance(uid, int):
+        return
+    user = db_session().get(User, uid)
+    if user is None or user.disabled or user.security_stamp != session.get("stamp"):
+        logout_session()
+        return
+    g.user = user
+    g.principal = principal_for_user(db_session(), user)
+
+
+def set_user_locale(lang: str) -> None:
+    """Remember the language in the signed-in user's profile."""
+    user = current_user()
+    if user is None or user.locale == lang:
+        return
+    user.locale = lang
+    db_session().commit()

@@ -1,0 +1,1 @@
+"""Server-rendered page blueprints (one module per area)."""
