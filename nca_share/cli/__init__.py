@@ -14,7 +14,10 @@ import click
 
 from nca_share.cli.context import CliContext
 
-COMMAND_MODULES: tuple[str, ...] = ("nca_share.cli.db",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "nca_share.cli.db",
+    "nca_share.cli.serve",
+)
 
 
 @click.group()
