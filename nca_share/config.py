@@ -39,6 +39,25 @@ class SmtpSettings(BaseModel):
     timeout_s: float = 10.0
 
 
+class AuthSettings(BaseModel):
+    """Accounts, login throttling, tokens and e-mail links (``nca_share.auth``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    password_min_length: int = 12
+    #: Failed logins (password or second factor) on one account before it is locked.
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    #: Failed logins from one IP address within ``ip_window_minutes`` before it is refused.
+    ip_max_failed_logins: int = 20
+    ip_window_minutes: int = 15
+    verify_token_hours: int = 48
+    reset_token_hours: int = 1
+    token_default_days: int = 90
+    token_max_days: int = 366
+    totp_issuer: str = "nca_share"
+
+
 class JobSettings(BaseModel):
     """Worker and retry behaviour."""
 
@@ -77,6 +96,7 @@ class Settings(BaseSettings):
     allow_private_urls: bool = False
     smtp: SmtpSettings = SmtpSettings()
     jobs: JobSettings = JobSettings()
+    auth: AuthSettings = AuthSettings()
     dns_resolver: str | None = None
     dns_resolver_port: int = 53
 

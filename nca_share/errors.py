@@ -7,6 +7,8 @@
      ├── ConfigError              settings are invalid or missing
      ├── NotFound                 a get_* found nothing (find_* returns None instead)
      ├── Conflict                 the change contradicts existing state (duplicate, stale)
+     ├── AuthenticationError      credentials, token or second factor refused (generic message)
+     │    └── TooManyAttempts     login throttled or account temporarily locked
      ├── PermissionDenied         the principal may not do this (TLP or role)
      ├── ValidationError          input is malformed; ``location`` says where
      │    └── ParseError          bytes could not be decoded as JSON/CSV/XML (line, column)
@@ -42,6 +44,18 @@ class NotFound(NcaShareError):
 
 class Conflict(NcaShareError):
     code = "conflict"
+
+
+class AuthenticationError(NcaShareError):
+    """Who is asking could not be established; the message never says which part was wrong."""
+
+    code = "authentication_failed"
+
+
+class TooManyAttempts(AuthenticationError):
+    """Too many failed attempts: refused until ``details["retry_after"]`` (ISO time) passes."""
+
+    code = "too_many_attempts"
 
 
 class PermissionDenied(NcaShareError):
