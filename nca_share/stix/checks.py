@@ -1,0 +1,275 @@
+"""Cheap structural checks of one STIX object: the ingest hot path's validator.
+
+Owns: what makes an object storable (type and id format, spec_version, required properties
+per type, timestamp syntax, property types, reference syntax). It is deliberately much
+cheaper than ``stix2.parse`` or ``stix2-validator`` (no schemas, no pattern grammar): it
+checks what the store, the graph and the access policy rely on. ``--strict`` ingest adds the
+full validator on top (see ``nca_share.stix.ingest``).
+
+``check_object`` raises :class:`Rejected` with the offending field and a bilingual-free
+technical message (the CLI shows it as-is; feed health lists it).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Final
+
+#: The STIX Cyber-observable Object types of STIX 2.1 (no ``created``/``modified``).
+SCO_TYPES: Final = frozenset(
+    {
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    }
+)
+
+#: STIX 2.1 SDOs and SROs: ``created`` and ``modified`` are required.
+VERSIONED_TYPES: Final = frozenset(
+    {
+        "attack-pattern",
+        "campaign",
+        "course-of-action",
+        "grouping",
+        "identity",
+        "incident",
+        "indicator",
+        "infrastructure",
+        "intrusion-set",
+        "location",
+        "malware",
+        "malware-analysis",
+        "note",
+        "observed-data",
+        "opinion",
+        "report",
+        "threat-actor",
+        "tool",
+        "vulnerability",
+        "relationship",
+        "sighting",
+        "language-content",
+        "extension-definition",
+    }
+)
+
+#: Timestamp properties checked wherever they appear at the top level.
+TIMESTAMP_FIELDS: Final = (
+    "created",
+    "modified",
+    "valid_from",
+    "valid_until",
+    "first_seen",
+    "last_seen",
+    "published",
+    "first_observed",
+    "last_observed",
+)
+
+_STR_FIELDS: Final = (
+    "name",
+    "description",
+    "pattern",
+    "pattern_type",
+    "relationship_type",
+    "identity_class",
+    "lang",
+)
+_LIST_FIELDS: Final = (
+    "labels",
+    "aliases",
+    "external_references",
+    "kill_chain_phases",
+    "granular_markings",
+    "object_marking_refs",
+)
+_VALUE_SCOS: Final = frozenset(
+    {"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "mac-addr"}
+)
+
+#: Largest serialised object accepted (bytes); larger ones are quarantined.
+MAX_OBJECT_BYTES: Final = 1 << 20
+
+_TYPE_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
+_UUID: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_ID_RE: Final = re.compile(r"([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--" + _UUID)
+_TS_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
+
+
+class Rejected(Exception):
+    """An object cannot be stored: ``field`` (may be None) and ``problem`` say why."""
+
+    def __init__(self, field: str | None, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+        self.problem = problem
+
+
+def is_stix_id(value: object) -> bool:
+    """True for a string of the form ``<type>--<uuid>``."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
+def parse_timestamp(value: object, field: str) -> datetime:
+    """A STIX timestamp (``YYYY-MM-DDTHH:MM:SS[.s+]Z``) as a naive UTC datetime.
+
+    :raises Rejected: not a string, wrong syntax or an impossible date.
+    """
+    if not isinstance(value, str):
+        raise Rejected(field, f"must be a timestamp string, not {type(value).__name__}")
+    if _TS_RE.fullmatch(value) is None:
+        raise Rejected(field, f"not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.sss]Z): {value[:40]!r}")
+    try:
+        return datetime.fromisoformat(value[:-1])
+    except ValueError as exc:
+        raise Rejected(field, f"impossible timestamp {value[:40]!r}: {exc}") from None
+
+
+def _check_ref(field: str, value: object) -> None:
+    if not isinstance(value, str) or _ID_RE.fullmatch(value) is None:
+        shown = value[:80] if isinstance(value, str) else type(value).__name__
+        raise Rejected(field, f"must be a STIX id (<type>--<uuid>), got {shown!r}")
+
+
+def check_object(obj: Any) -> tuple[str, str, dict[str, datetime]]:
+    """Check one object (already upgraded to 2.1 semantics).
+
+    :returns: ``(type, id, timestamps)``; ``timestamps`` maps each timestamp property present
+        to its naive UTC datetime.
+    :raises Rejected: the first problem found.
+    """
+    if not isinstance(obj, dict):
+        raise Rejected(None, f"an object must be a JSON object, not {type(obj).__name__}")
+    otype = obj.get("type")
+    if not isinstance(otype, str):
+        raise Rejected("type", "missing or not a string")
+    if _TYPE_RE.fullmatch(otype) is None:
+        raise Rejected("type", f"invalid type name {otype[:80]!r}")
+    if otype == "bundle":
+        raise Rejected("type", "a bundle inside a bundle is not accepted")
+    oid = obj.get("id")
+    if not isinstance(oid, str):
+        raise Rejected("id", "missing or not a string")
+    match = _ID_RE.fullmatch(oid)
+    if match is None:
+        raise Rejected("id", f"not of the form <type>--<uuid>: {oid[:80]!r}")
+    if match.group(1) != otype:
+        raise Rejected("id", f"id prefix {match.group(1)!r} does not match type {otype!r}")
+    spec = obj.get("spec_version")
+    if spec != "2.1" and not (spec is None and otype in SCO_TYPES):
+        shown = spec if isinstance(spec, str) else type(spec).__name__
+        raise Rejected("spec_version", f"must be '2.1' (or a STIX 2.0 object), got {shown!r}")
+
+    if otype in VERSIONED_TYPES:
+        if "created" not in obj:
+            raise Rejected("created", "required for this type")
+        if "modified" not in obj:
+            raise Rejected("modified", "required for this type")
+    elif otype == "marking-definition" and "created" not in obj:
+        raise Rejected("created", "required for marking-definition")
+    stamps: dict[str, datetime] = {}
+    for field in TIMESTAMP_FIELDS:
+        value = obj.get(field)
+        if value is not None:
+            stamps[field] = parse_timestamp(value, field)
+
+    for field in _STR_FIELDS:
+        value = obj.get(field)
+        if value is not None and not isinstance(value, str):
+            raise Rejected(field, f"must be a string, not {type(value).__name__}")
+    for field in _LIST_FIELDS:
+        value = obj.get(field)
+        if value is not None and not isinstance(value, list):
+            raise Rejected(field, f"must be a list, not {type(value).__name__}")
+    revoked = obj.get("revoked")
+    if revoked is not None and not isinstance(revoked, bool):
+        raise Rejected("revoked", f"must be true or false, not {type(revoked).__name__}")
+    confidence = obj.get("confidence")
+    if confidence is not None and (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int)
+        or not 0 <= confidence <= 100
+    ):
+        raise Rejected("confidence", "must be an integer from 0 to 100")
+    extensions = obj.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise Rejected("extensions", f"must be an object, not {type(extensions).__name__}")
+
+    for key, value in obj.items():
+        if key.startswith("x_"):
+            continue
+        if key.endswith("_ref"):
+            if value is not None:
+                _check_ref(key, value)
+        elif key.endswith("_refs") and value is not None:
+            if not isinstance(value, list):
+                raise Rejected(key, f"must be a list of STIX ids, not {type(value).__name__}")
+            for item in value:
+                _check_ref(key, item)
+
+    labels = obj.get("labels")
+    if labels:
+        for label in labels:
+            if not isinstance(label, str):
+                raise Rejected("labels", "must be a list of strings")
+    refs = obj.get("external_references")
+    if refs:
+        for ref in refs:
+            if not isinstance(ref, dict) or not isinstance(ref.get("source_name"), str):
+                raise Rejected("external_references", "each needs a string source_name")
+    phases = obj.get("kill_chain_phases")
+    if phases:
+        for phase in phases:
+            if (
+                not isinstance(phase, dict)
+                or not isinstance(phase.get("kill_chain_name"), str)
+                or not isinstance(phase.get("phase_name"), str)
+            ):
+                raise Rejected("kill_chain_phases", "each needs kill_chain_name and phase_name")
+    granular = obj.get("granular_markings")
+    if granular:
+        for marking in granular:
+            if not isinstance(marking, dict):
+                raise Rejected("granular_markings", "each must be an object")
+            ref = marking.get("marking_ref")
+            if ref is not None:
+                _check_ref("granular_markings.marking_ref", ref)
+            elif not isinstance(marking.get("lang"), str):
+                raise Rejected("granular_markings", "each needs a marking_ref or lang")
+            if not isinstance(marking.get("selectors"), list):
+                raise Rejected("granular_markings.selectors", "must be a list")
+
+    if otype == "relationship":
+        if not isinstance(obj.get("relationship_type"), str):
+            raise Rejected("relationship_type", "required for relationship")
+        if "source_ref" not in obj:
+            raise Rejected("source_ref", "required for relationship")
+        if "target_ref" not in obj:
+            raise Rejected("target_ref", "required for relationship")
+    elif otype == "sighting":
+        if "sighting_of_ref" not in obj:
+            raise Rejected("sighting_of_ref", "required for sighting")
+    elif otype == "indicator":
+        if not isinstance(obj.get("pattern"), str):
+            raise Rejected("pattern", "required for indicator")
+        if "valid_from" not in obj:
+            raise Rejected("valid_from", "required for indicator")
+    elif otype in _VALUE_SCOS and not isinstance(obj.get("value"), str):
+        raise Rejected("value", f"required string for {otype}")
+    return otype, oid, stamps

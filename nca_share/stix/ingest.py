@@ -1,0 +1,904 @@
+"""Bulk ingest of STIX 2.0/2.1 content into the versioned store: the one write path.
+
+Owns: decoding (orjson; a tolerant fallback that still reports line and column), the STIX 2.0
+→ 2.1 upgrade call, the cheap structural checks, TLP resolution (the ingest default applies
+only to objects without a TLP marking), observable extraction, the version decision and ONE
+bulk upsert per batch (SQLAlchemy Core executemany; no ORM objects, no ``stix2.parse``).
+Every rejected object is quarantined with where/field/problem; good objects around it are
+stored. ``strict=True`` additionally runs stix2-validator per object.
+
+Counting (the same in ``IngestReport``, ``stix_ingest_runs`` and ``nca-share ingest --json``):
+``read`` = objects in the input; ``quarantined`` = rejected; ``stored`` = accepted (now in
+the store) = ``read - quarantined`` = ``new_versions + unchanged``; ``new_versions`` = rows
+inserted (a new object, a newer version, or an older version arriving late); ``unchanged`` =
+(id, version) already stored or repeated within the input (the first occurrence wins).
+
+Versions: keyed by (id, ``version_key``) where ``version_key`` is ``modified`` (else
+``created``, else ``""`` for SCOs) normalised to microseconds; the greatest key is current.
+``date_added`` strictly increases per inserted row within a process (keyset pagination on
+(date_added, pk)). On PostgreSQL each batch takes a transaction-level advisory lock so two
+workers cannot both make their version current.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import orjson
+from sqlalchemy import Column, Connection, MetaData, Table, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.types import NullType
+
+from nca_share.clock import Clock, SystemClock
+from nca_share.config import Settings
+from nca_share.db import Database
+from nca_share.errors import FetchError, ParseError, ValidationError
+from nca_share.stix.checks import MAX_OBJECT_BYTES, SCO_TYPES, Rejected, check_object
+from nca_share.stix.models import (
+    ID_LENGTH,
+    NAME_LENGTH,
+    VALUE_LENGTH,
+    StixEdge,
+    StixIngestRun,
+    StixObject,
+    StixObservable,
+    StixQuarantine,
+)
+from nca_share.stix.observables import extract_observables, ip_range
+from nca_share.stix.tlp import TLP, effective_tlp, marking_definition_tlp
+from nca_share.stix.upgrade import detect_spec_version, upgrade_to_21
+
+__all__ = ["IngestReport", "IngestService", "Problem", "parse_stix_bytes"]
+
+log = logging.getLogger(__name__)
+
+#: Reference properties that become rows of ``stix_edges`` (besides relationship objects).
+EDGE_REF_KINDS = (
+    "created_by_ref",
+    "object_refs",
+    "sighting_of_ref",
+    "where_sighted_refs",
+    "observed_data_refs",
+    "sample_refs",
+    "sample_ref",
+)
+EXCERPT_CHARS = 500
+#: Key of the PostgreSQL advisory lock serialising store writes between processes.
+_PG_LOCK_KEY = 0x5717_0001
+_IN_CHUNK = 1000
+
+_objects = cast(Table, StixObject.__table__)
+_edges = cast(Table, StixEdge.__table__)
+_observables = cast(Table, StixObservable.__table__)
+_quarantine = cast(Table, StixQuarantine.__table__)
+_runs = cast(Table, StixIngestRun.__table__)
+
+# The hot path inserts pre-serialised values (JSON text, timestamp text) into stix_objects:
+# a mirror of the table with untyped columns, so SQLAlchemy does no per-value processing.
+_fast_md = MetaData()
+_OBJECT_COLUMNS = (
+    "stix_id",
+    "type",
+    "spec_version",
+    "original_spec_version",
+    "created",
+    "modified",
+    "version_key",
+    "is_current",
+    "revoked",
+    "valid_from",
+    "valid_until",
+    "tlp",
+    "tlp_defaulted",
+    "marking_refs",
+    "source",
+    "feed_id",
+    "date_added",
+    "name",
+    "confidence",
+    "raw",
+)
+_fast_objects = Table(
+    "stix_objects", _fast_md, *(Column(name, NullType()) for name in _OBJECT_COLUMNS)
+)
+
+
+@dataclass(slots=True)
+class Problem:
+    """Why an object (or the whole input) was rejected, or a ``--strict`` warning."""
+
+    index: int | None
+    stix_id: str | None
+    field: str | None
+    problem: str
+    severity: str = "error"
+    #: The start of the rejected object's JSON (stored in quarantine, never interpreted).
+    excerpt: str | None = dc_field(default=None, repr=False, compare=False)
+
+    @property
+    def where(self) -> str:
+        parts = []
+        if self.index is not None:
+            parts.append(f"#{self.index}")
+        if self.stix_id:
+            parts.append(self.stix_id)
+        return " ".join(parts) or "input"
+
+    def __str__(self) -> str:
+        field_part = f" {self.field}:" if self.field else ""
+        return f"{self.where}{field_part} {self.problem}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "id": self.stix_id,
+            "field": self.field,
+            "problem": self.problem,
+            "severity": self.severity,
+        }
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did (see the module docstring for the meaning of each count)."""
+
+    read: int = 0
+    stored: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    problems: list[Problem] = dc_field(default_factory=list)
+    #: Ids whose current version changed (new objects included), in first-seen order.
+    changed_ids: list[str] = dc_field(default_factory=list)
+    run_id: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "stored": self.stored,
+            "new_versions": self.new_versions,
+            "unchanged": self.unchanged,
+            "quarantined": self.quarantined,
+        }
+
+    def add(self, other: IngestReport) -> None:
+        """Fold ``other`` into this report (several inputs of one command)."""
+        self.read += other.read
+        self.stored += other.stored
+        self.new_versions += other.new_versions
+        self.unchanged += other.unchanged
+        self.quarantined += other.quarantined
+        self.problems.extend(other.problems)
+        self.changed_ids.extend(other.changed_ids)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    index: int
+    stix_id: str
+    type: str
+    obj: dict[str, Any]
+    raw_json: str
+    original_spec: str
+    version_key: str
+    created: str | None
+    modified: str | None
+    valid_from: str | None
+    valid_until: str | None
+    revoked: bool
+    tlp: int
+    tlp_defaulted: bool
+    marking_refs: str
+    name: str | None
+    confidence: int | None
+    is_current: bool = False
+
+
+@dataclass
+class _Run:
+    run_id: int
+    source: str
+    feed_id: int | None
+    default_tlp: TLP
+    strict: bool
+    bundle_spec: str | None
+    markings: dict[str, TLP]
+    ts_suffix: str
+
+
+def _clean_text(value: str, limit: int) -> str:
+    """Text safe for any backend: no NUL, no lone surrogates, at most ``limit`` chars."""
+    value = value[:limit]
+    value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value.replace("\x00", "\\x00")
+
+
+def _excerpt(obj: Any) -> str:
+    try:
+        raw = orjson.dumps(obj)[: EXCERPT_CHARS * 2].decode("utf-8", "replace")
+    except (TypeError, orjson.JSONEncodeError):
+        raw = repr(obj)
+    return _clean_text(raw, EXCERPT_CHARS)
+
+
+def _object_id(obj: Any) -> str | None:
+    if isinstance(obj, dict):
+        oid = obj.get("id")
+        if isinstance(oid, str):
+            return _clean_text(oid, ID_LENGTH)
+    return None
+
+
+def parse_stix_bytes(data: bytes, origin: str = "input") -> tuple[list[Any], str | None]:
+    """Decode a bundle, a TAXII envelope, a single object or a JSON list of objects.
+
+    :returns: the objects and the bundle's ``spec_version`` (None when not given).
+    :raises ParseError: the bytes are not JSON (with line and column).
+    :raises ValidationError: JSON, but not STIX-shaped at the top level.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as first:
+        # Invalid UTF-8 or lone surrogates inside strings: decode tolerantly so the objects
+        # around them survive; the damaged objects are quarantined later (they do not encode).
+        try:
+            doc = json.loads(data.decode("utf-8", "surrogateescape"))
+        except RecursionError:
+            raise ParseError("JSON nested too deeply to read", location=origin, line=None) from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ParseError(
+                f"malformed JSON: {first.msg}",
+                line=first.lineno,
+                column=first.colno,
+                location=origin,
+            ) from None
+    if isinstance(doc, list):
+        return doc, None
+    if isinstance(doc, dict):
+        objects = doc.get("objects")
+        if doc.get("type") == "bundle" or ("type" not in doc and isinstance(objects, list)):
+            spec = doc.get("spec_version")
+            if objects is None:
+                return [], spec if isinstance(spec, str) else None
+            if not isinstance(objects, list):
+                raise ValidationError("bundle 'objects' must be a list", location=origin)
+            return objects, spec if isinstance(spec, str) else None
+        if "type" in doc:
+            return [doc], None
+    raise ValidationError(
+        "not STIX: expected a bundle, an object or a list of objects", location=origin
+    )
+
+
+class IngestService:
+    """Stores STIX content; used by ``nca-share ingest`` and by the feed collectors."""
+
+    def __init__(
+        self, database: Database, *, clock: Clock | None = None, batch_size: int | None = None
+    ) -> None:
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.batch_size = max(1, batch_size or database.settings.ingest_batch_size)
+        self._is_pg = database.engine.dialect.name == "postgresql"
+        self._last_added: datetime | None = None
+
+    # ------------------------------------------------------------------ entry points
+
+    def ingest_path(
+        self,
+        path: Path,
+        *,
+        source: str,
+        default_tlp: TLP = TLP.AMBER,
+        feed_id: int | None = None,
+        strict: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest a file (bundle, object or list). Unreadable files raise ValidationError."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            error = ValidationError(f"cannot read file: {exc.strerror or exc}", location=str(path))
+            self._record_failure(str(path), source, feed_id, error)
+            raise error from None
+        return self.ingest_bytes(
+            data,
+            origin=str(path),
+            source=source,
+            default_tlp=default_tlp,
+            feed_id=feed_id,
+            strict=strict,
+            progress=progress,
+        )
+
+    def ingest_url(
+        self,
+        url: str,
+        settings: Settings,
+        *,
+        source: str,
+        default_tlp: TLP = TLP.AMBER,
+        feed_id: int | None = None,
+        strict: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Fetch ``url`` through the SSRF-guarded client and ingest the body."""
+        from nca_share.net import http_client
+
+        try:
+            with http_client(settings) as client:
+                response = client.get(url)
+        except FetchError as exc:
+            self._record_failure(url, source, feed_id, exc)
+            raise
+        except httpx.HTTPError as exc:
+            error = FetchError(f"cannot fetch {url}: {exc}")
+            self._record_failure(url, source, feed_id, error)
+            raise error from None
+        if response.status_code >= 400:
+            error = FetchError(f"cannot fetch {url}: HTTP {response.status_code}")
+            self._record_failure(url, source, feed_id, error)
+            raise error
+        return self.ingest_bytes(
+            response.content,
+            origin=url,
+            source=source,
+            default_tlp=default_tlp,
+            feed_id=feed_id,
+            strict=strict,
+            progress=progress,
+        )
+
+    def ingest_bytes(
+        self,
+        data: bytes,
+        *,
+        origin: str,
+        source: str,
+        default_tlp: TLP = TLP.AMBER,
+        feed_id: int | None = None,
+        strict: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest serialised STIX: a bundle, a single object or a JSON list of objects.
+
+        :raises ParseError: malformed JSON (recorded as a failed run and in quarantine).
+        :raises ValidationError: JSON that is not STIX-shaped (recorded likewise).
+        """
+        try:
+            objects, bundle_spec = parse_stix_bytes(data, origin)
+        except ValidationError as exc:
+            self._record_failure(origin, source, feed_id, exc)
+            raise
+        return self.ingest_objects(
+            objects,
+            source=source,
+            default_tlp=default_tlp,
+            feed_id=feed_id,
+            strict=strict,
+            progress=progress,
+            bundle_spec_version=bundle_spec,
+            origin=origin,
+        )
+
+    def ingest_objects(
+        self,
+        objects: Iterable[Any],
+        *,
+        source: str,
+        default_tlp: TLP = TLP.AMBER,
+        feed_id: int | None = None,
+        strict: bool = False,
+        progress: Callable[[int], None] | None = None,
+        bundle_spec_version: str | None = None,
+        origin: str | None = None,
+    ) -> IngestReport:
+        """Ingest already decoded objects (dicts; anything else is quarantined).
+
+        :param bundle_spec_version: the enclosing bundle's ``spec_version`` ("2.0" marks
+            objects without their own ``spec_version`` as STIX 2.0).
+        :param progress: called after each batch with the number of objects it held.
+        """
+        items = objects if isinstance(objects, list) else list(objects)
+        source = _clean_text(source, 200)
+        run_id = self._start_run(source, origin, feed_id)
+        report = IngestReport(run_id=run_id)
+        markings = self._stored_markings()
+        for obj in items:
+            if isinstance(obj, dict) and obj.get("type") == "marking-definition":
+                tlp = marking_definition_tlp(obj)
+                oid = obj.get("id")
+                if tlp is not None and isinstance(oid, str):
+                    markings[oid] = tlp
+        run = _Run(
+            run_id=run_id,
+            source=source,
+            feed_id=feed_id,
+            default_tlp=TLP(default_tlp),
+            strict=strict,
+            bundle_spec=bundle_spec_version,
+            markings=markings,
+            ts_suffix="+00:00" if self._is_pg else "",
+        )
+        changed_seen: set[str] = set()
+        error: str | None = None
+        try:
+            for start in range(0, len(items), self.batch_size):
+                chunk = items[start : start + self.batch_size]
+                prepared, problems = self._prepare(chunk, start, run)
+                delta = self._store(prepared, problems, run)
+                report.read += len(chunk)
+                report.new_versions += delta.new_versions
+                report.unchanged += delta.unchanged
+                report.quarantined += delta.quarantined
+                report.problems.extend(delta.problems)
+                for sid in delta.changed_ids:
+                    if sid not in changed_seen:
+                        changed_seen.add(sid)
+                        report.changed_ids.append(sid)
+                if progress is not None:
+                    progress(len(chunk))
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            report.stored = report.new_versions + report.unchanged
+            self._finish_run(report, error)
+        return report
+
+    # ------------------------------------------------------------------ preparation
+
+    def _prepare(
+        self, chunk: list[Any], offset: int, run: _Run
+    ) -> tuple[list[_Prepared], list[Problem]]:
+        prepared: list[_Prepared] = []
+        problems: list[Problem] = []
+        for i, obj in enumerate(chunk):
+            index = offset + i
+            try:
+                prepared.append(self._prepare_one(obj, index, run, problems))
+            except Rejected as exc:
+                problems.append(
+                    Problem(
+                        index,
+                        _object_id(obj),
+                        exc.field,
+                        _clean_text(exc.problem, 4000),
+                        excerpt=_excerpt(obj),
+                    )
+                )
+        return prepared, problems
+
+    def _prepare_one(self, obj: Any, index: int, run: _Run, problems: list[Problem]) -> _Prepared:
+        if not isinstance(obj, dict):
+            raise Rejected(None, f"an object must be a JSON object, not {type(obj).__name__}")
+        original = detect_spec_version(obj, run.bundle_spec)
+        if original == "2.0":
+            obj = upgrade_to_21(obj)
+        otype, oid, stamps = check_object(obj)
+        try:
+            raw = orjson.dumps(obj)
+        except orjson.JSONEncodeError as exc:
+            message = str(exc)
+            if "ecursion" in message:
+                raise Rejected(None, "nested too deeply (more than 254 levels)") from None
+            if "UTF-8" in message or "surrogates" in message:
+                raise Rejected(None, "contains invalid UTF-8 (undecodable bytes)") from None
+            raise Rejected(None, f"cannot be encoded as JSON: {message}") from None
+        if len(raw) > MAX_OBJECT_BYTES:
+            raise Rejected(None, f"object is {len(raw)} bytes; the limit is {MAX_OBJECT_BYTES}")
+        raw_json = raw.decode()
+        if "\\u0000" in raw_json:
+            raise Rejected(None, "contains a NUL character (\\u0000), which cannot be stored")
+        if run.strict:
+            self._validate_strict(obj, index, oid, problems)
+
+        suffix = run.ts_suffix
+        modified = stamps.get("modified")
+        created = stamps.get("created")
+        basis = modified or created
+        version_key = basis.isoformat(timespec="microseconds") + "Z" if basis else ""
+        valid_from = stamps.get("valid_from")
+        valid_until = stamps.get("valid_until")
+
+        tlp = effective_tlp(obj, run.markings)
+        defaulted = False
+        if tlp is None:
+            if otype == "marking-definition" and marking_definition_tlp(obj) is not None:
+                tlp = TLP.CLEAR  # a TLP definition itself is a public standard object
+            else:
+                tlp = run.default_tlp
+                defaulted = True
+        refs: list[str] = []
+        omr = obj.get("object_marking_refs")
+        if omr:
+            refs.extend(omr)
+        granular = obj.get("granular_markings")
+        if granular:
+            for marking in granular:
+                ref = marking.get("marking_ref")
+                if ref is not None and ref not in refs:
+                    refs.append(ref)
+        name = obj.get("name")
+        if not isinstance(name, str):
+            value = obj.get("value") if otype in SCO_TYPES else None
+            name = value if isinstance(value, str) else None
+        if name is not None and len(name) > NAME_LENGTH:
+            name = name[:NAME_LENGTH]
+        return _Prepared(
+            index=index,
+            stix_id=oid,
+            type=otype,
+            obj=obj,
+            raw_json=raw_json,
+            original_spec=original,
+            version_key=version_key,
+            created=created.isoformat(" ", "microseconds") + suffix if created else None,
+            modified=modified.isoformat(" ", "microseconds") + suffix if modified else None,
+            valid_from=valid_from.isoformat(" ", "microseconds") + suffix if valid_from else None,
+            valid_until=(
+                valid_until.isoformat(" ", "microseconds") + suffix if valid_until else None
+            ),
+            revoked=obj.get("revoked") is True,
+            tlp=int(tlp),
+            tlp_defaulted=defaulted,
+            marking_refs=orjson.dumps(refs).decode() if refs else "[]",
+            name=name,
+            confidence=obj.get("confidence"),
+        )
+
+    @staticmethod
+    def _validate_strict(
+        obj: dict[str, Any], index: int, oid: str, problems: list[Problem]
+    ) -> None:
+        from stix2validator import ValidationOptions, validate_instance
+
+        try:
+            result = validate_instance(obj, ValidationOptions(version="2.1"))
+        except Exception as exc:  # the validator is third-party code on hostile input
+            raise Rejected(None, f"stix2-validator failed: {exc}") from None
+        for warning in result.warnings:
+            problems.append(
+                Problem(index, oid, None, _clean_text(str(warning), 2000), severity="warning")
+            )
+        if not result.is_valid:
+            messages = "; ".join(str(e) for e in result.errors) or "invalid"
+            raise Rejected(None, f"stix2-validator: {messages}")
+
+    # ------------------------------------------------------------------ storage
+
+    def _store(self, prepared: list[_Prepared], problems: list[Problem], run: _Run) -> IngestReport:
+        """Write one batch in one transaction; if the database refuses it, store the objects
+        one per transaction so a single bad object cannot lose the good ones."""
+        delta = IngestReport()
+        try:
+            with self.database.engine.begin() as conn:
+                self._write(conn, prepared, problems, run, delta)
+            return delta
+        except (OperationalError, InterfaceError):
+            raise
+        except DBAPIError as exc:
+            if not prepared:
+                raise
+            if len(prepared) == 1 and not problems:
+                item = prepared[0]
+                reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+                log.warning("object %s refused by the database: %s", item.stix_id, reason)
+                refused = Problem(
+                    item.index,
+                    item.stix_id,
+                    None,
+                    _clean_text(f"database refused the object: {reason}", 4000),
+                    excerpt=_clean_text(item.raw_json, EXCERPT_CHARS),
+                )
+                return self._store([], [refused], run)
+        total = IngestReport()
+        parts: list[tuple[list[_Prepared], list[Problem]]] = []
+        if problems:
+            parts.append(([], problems))
+        parts.extend(([p], []) for p in prepared)
+        for items, probs in parts:
+            for item in items:
+                item.is_current = False
+            part = self._store(items, probs, run)
+            total.new_versions += part.new_versions
+            total.unchanged += part.unchanged
+            total.quarantined += part.quarantined
+            total.problems.extend(part.problems)
+            total.changed_ids.extend(part.changed_ids)
+        return total
+
+    def _next_added(self, count: int) -> datetime:
+        """The first of ``count`` strictly increasing ``date_added`` values (naive UTC)."""
+        now = self.clock.now().astimezone(UTC).replace(tzinfo=None)
+        last = self._last_added
+        start = now if last is None or now > last else last + timedelta(microseconds=1)
+        self._last_added = start + timedelta(microseconds=max(count - 1, 0))
+        return start
+
+    def _write(
+        self,
+        conn: Connection,
+        prepared: list[_Prepared],
+        problems: list[Problem],
+        run: _Run,
+        delta: IngestReport,
+    ) -> None:
+        if self._is_pg:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        if self._last_added is None:
+            latest = conn.execute(
+                select(StixObject.date_added).order_by(StixObject.date_added.desc()).limit(1)
+            ).scalar()
+            if latest is not None:
+                self._last_added = latest.astimezone(UTC).replace(tzinfo=None)
+
+        ids = list({p.stix_id: None for p in prepared})
+        existing: set[tuple[str, str]] = set()
+        current: dict[str, tuple[str, int]] = {}
+        known_ids: set[str] = set()
+        c = _objects.c
+        for start in range(0, len(ids), _IN_CHUNK):
+            rows = conn.execute(
+                select(c.stix_id, c.version_key, c.pk, c.is_current).where(
+                    c.stix_id.in_(ids[start : start + _IN_CHUNK])
+                )
+            )
+            for sid, vkey, pk, is_current in rows:
+                existing.add((sid, vkey))
+                known_ids.add(sid)
+                if is_current:
+                    current[sid] = (vkey, pk)
+
+        to_insert: list[_Prepared] = []
+        seen: set[tuple[str, str]] = set()
+        for p in prepared:
+            key = (p.stix_id, p.version_key)
+            if key in existing or key in seen:
+                delta.unchanged += 1
+                continue
+            seen.add(key)
+            to_insert.append(p)
+
+        best: dict[str, _Prepared] = {}
+        for p in to_insert:
+            b = best.get(p.stix_id)
+            if b is None or p.version_key > b.version_key:
+                best[p.stix_id] = p
+        demote: list[int] = []
+        replaced: list[str] = []
+        new_current: list[_Prepared] = []
+        for sid, p in best.items():
+            cur = current.get(sid)
+            if cur is None or p.version_key > cur[0]:
+                p.is_current = True
+                new_current.append(p)
+                if cur is not None:
+                    demote.append(cur[1])
+                if sid in known_ids:
+                    replaced.append(sid)
+
+        if to_insert:
+            start_added = self._next_added(len(to_insert))
+            source, feed_id = run.source, run.feed_id
+            suffix = run.ts_suffix
+            rows_out = []
+            for n, p in enumerate(to_insert):
+                added = start_added + timedelta(microseconds=n)
+                rows_out.append(
+                    {
+                        "stix_id": p.stix_id,
+                        "type": p.type,
+                        "spec_version": "2.1",
+                        "original_spec_version": p.original_spec,
+                        "created": p.created,
+                        "modified": p.modified,
+                        "version_key": p.version_key,
+                        "is_current": p.is_current,
+                        "revoked": p.revoked,
+                        "valid_from": p.valid_from,
+                        "valid_until": p.valid_until,
+                        "tlp": p.tlp,
+                        "tlp_defaulted": p.tlp_defaulted,
+                        "marking_refs": p.marking_refs,
+                        "source": source,
+                        "feed_id": feed_id,
+                        "date_added": added.isoformat(" ", "microseconds") + suffix,
+                        "name": p.name,
+                        "confidence": p.confidence,
+                        "raw": p.raw_json,
+                    }
+                )
+            conn.execute(insert(_fast_objects), rows_out)
+        if demote:
+            for start in range(0, len(demote), _IN_CHUNK):
+                conn.execute(
+                    update(_objects)
+                    .where(c.pk.in_(demote[start : start + _IN_CHUNK]))
+                    .values(is_current=False)
+                )
+        if replaced:
+            for start in range(0, len(replaced), _IN_CHUNK):
+                part = replaced[start : start + _IN_CHUNK]
+                conn.execute(delete(_edges).where(_edges.c.via_id.in_(part)))
+                conn.execute(delete(_observables).where(_observables.c.stix_id.in_(part)))
+
+        edge_rows: list[dict[str, Any]] = []
+        obs_rows: list[dict[str, Any]] = []
+        for p in new_current:
+            _edges_of(p, edge_rows)
+            if not p.revoked:
+                _observables_of(p, obs_rows)
+        if edge_rows:
+            conn.execute(insert(_edges), edge_rows)
+        if obs_rows:
+            conn.execute(insert(_observables), obs_rows)
+
+        errors = [pr for pr in problems if pr.severity == "error"]
+        if errors:
+            now = self.clock.now()
+            conn.execute(
+                insert(_quarantine),
+                [
+                    {
+                        "run_id": run.run_id,
+                        "source": run.source,
+                        "feed_id": run.feed_id,
+                        "input_index": pr.index,
+                        "stix_id": pr.stix_id,
+                        "field": _clean_text(pr.field, 250) if pr.field else None,
+                        "problem": pr.problem,
+                        "excerpt": pr.excerpt,
+                        "created_at": now,
+                    }
+                    for pr in errors
+                ],
+            )
+        delta.new_versions += len(to_insert)
+        delta.quarantined += len(errors)
+        delta.problems.extend(problems)
+        delta.changed_ids.extend(p.stix_id for p in new_current)
+
+    # ------------------------------------------------------------------ runs and markings
+
+    def _stored_markings(self) -> dict[str, TLP]:
+        """Custom TLP marking definitions already in the store (id → TLP)."""
+        out: dict[str, TLP] = {}
+        with self.database.engine.connect() as conn:
+            rows = conn.execute(
+                select(StixObject.stix_id, StixObject.raw).where(
+                    StixObject.type == "marking-definition", StixObject.is_current.is_(True)
+                )
+            )
+            for sid, raw in rows:
+                tlp = marking_definition_tlp(raw) if isinstance(raw, dict) else None
+                if tlp is not None:
+                    out[sid] = tlp
+        return out
+
+    def _start_run(self, source: str, origin: str | None, feed_id: int | None) -> int:
+        with self.database.engine.begin() as conn:
+            result = conn.execute(
+                insert(_runs).values(
+                    source=source,
+                    origin=_clean_text(origin, 2000) if origin else None,
+                    feed_id=feed_id,
+                    started_at=self.clock.now(),
+                    read=0,
+                    stored=0,
+                    new_versions=0,
+                    unchanged=0,
+                    quarantined=0,
+                )
+            )
+            key = result.inserted_primary_key
+            return int(key[0]) if key is not None else 0
+
+    def _finish_run(self, report: IngestReport, error: str | None) -> None:
+        try:
+            with self.database.engine.begin() as conn:
+                conn.execute(
+                    update(_runs)
+                    .where(_runs.c.id == report.run_id)
+                    .values(
+                        finished_at=self.clock.now(),
+                        error=_clean_text(error, 4000) if error else None,
+                        **report.counts(),
+                    )
+                )
+        except DBAPIError:
+            log.exception("could not record the end of ingest run %s", report.run_id)
+
+    def _record_failure(
+        self, origin: str, source: str, feed_id: int | None, error: Exception
+    ) -> None:
+        """A whole input failed: a run with the error plus one quarantine row."""
+        source = _clean_text(source, 200)
+        message = _clean_text(str(error), 4000)
+        try:
+            run_id = self._start_run(source, origin, feed_id)
+            with self.database.engine.begin() as conn:
+                conn.execute(
+                    insert(_quarantine).values(
+                        run_id=run_id,
+                        source=source,
+                        feed_id=feed_id,
+                        input_index=None,
+                        stix_id=None,
+                        field=None,
+                        problem=message,
+                        excerpt=None,
+                        created_at=self.clock.now(),
+                    )
+                )
+            self._finish_run(IngestReport(run_id=run_id), message)
+        except DBAPIError:
+            log.exception("could not record the failed ingest of %s", origin)
+
+
+def _edges_of(p: _Prepared, out: list[dict[str, Any]]) -> None:
+    obj = p.obj
+    sid = p.stix_id
+    if p.type == "relationship":
+        out.append(
+            {
+                "source_id": obj["source_ref"],
+                "target_id": obj["target_ref"],
+                "kind": "relationship",
+                "relationship_type": obj["relationship_type"][:250],
+                "via_id": sid,
+            }
+        )
+    for kind in EDGE_REF_KINDS:
+        value = obj.get(kind)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            out.append(
+                {
+                    "source_id": sid,
+                    "target_id": value,
+                    "kind": kind,
+                    "relationship_type": None,
+                    "via_id": sid,
+                }
+            )
+        else:
+            for target in dict.fromkeys(value):
+                out.append(
+                    {
+                        "source_id": sid,
+                        "target_id": target,
+                        "kind": kind,
+                        "relationship_type": None,
+                        "via_id": sid,
+                    }
+                )
+
+
+def _observables_of(p: _Prepared, out: list[dict[str, Any]]) -> None:
+    for obs in extract_observables(p.obj):
+        value = obs.value
+        if len(value) > VALUE_LENGTH or "\x00" in value:
+            continue
+        rng = ip_range(obs)
+        out.append(
+            {
+                "stix_id": p.stix_id,
+                "kind": obs.kind,
+                "value": value,
+                "ip_version": rng[0] if rng else None,
+                "ip_start": rng[1] if rng else None,
+                "ip_end": rng[2] if rng else None,
+            }
+        )
