@@ -56,7 +56,7 @@ from nca_share.stix.observables import extract_observables, ip_range
 from nca_share.stix.tlp import TLP, effective_tlp, marking_definition_tlp
 from nca_share.stix.upgrade import detect_spec_version, upgrade_to_21
 
-__all__ = ["IngestReport", "IngestService", "Problem", "parse_stix_bytes"]
+__all__ = ["IngestProgress", "IngestReport", "IngestService", "Problem", "parse_stix_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,17 @@ class IngestReport:
         self.quarantined += other.quarantined
         self.problems.extend(other.problems)
         self.changed_ids.extend(other.changed_ids)
+
+
+class IngestProgress:
+    """Optional richer progress callback: ``start(total)`` is called once before the first
+    batch, then the instance is called with the size of each stored batch."""
+
+    def start(self, total: int) -> None:
+        """Called once with the number of objects about to be ingested."""
+
+    def __call__(self, n: int) -> None:
+        """Called after each batch with the number of objects it held."""
 
 
 @dataclass(slots=True)
@@ -432,6 +443,8 @@ class IngestService:
         )
         changed_seen: set[str] = set()
         error: str | None = None
+        if isinstance(progress, IngestProgress):
+            progress.start(len(items))
         try:
             for start in range(0, len(items), self.batch_size):
                 chunk = items[start : start + self.batch_size]
