@@ -226,6 +226,15 @@ class StixStore:
         stmt = stmt.order_by(StixObservable.id)
         return [ObservableHit(*row) for row in self.session.execute(stmt)]
 
+    def observables_of(self, stix_id: str) -> list[ObservableHit]:
+        """Every observable indexed from the current version of ``stix_id``."""
+        stmt = (
+            select(StixObservable.stix_id, StixObservable.kind, StixObservable.value)
+            .where(StixObservable.stix_id == stix_id)
+            .order_by(StixObservable.kind, StixObservable.value)
+        )
+        return [ObservableHit(*row) for row in self.session.execute(stmt)]
+
     def objects_with_ip_in(self, cidr: str) -> list[ObservableHit]:
         """IP observables (single addresses and CIDRs) lying entirely within ``cidr``."""
         try:
