@@ -6,5 +6,6 @@ Each domain package adds one import line here when it adds ``models.py``.
 import nca_share.access.models  # noqa: F401
 import nca_share.auth.models  # noqa: F401
 import nca_share.constituency.models  # noqa: F401
+import nca_share.feeds.models  # noqa: F401
 import nca_share.jobs.models  # noqa: F401
 import nca_share.stix.models  # noqa: F401
