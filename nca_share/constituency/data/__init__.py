@@ -1,0 +1,1 @@
+"""Packaged data of the constituency package (the basisscan questionnaire, TOML)."""

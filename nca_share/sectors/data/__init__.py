@@ -1,0 +1,1 @@
+"""Packaged data of the sectors package (TOML), loaded by :mod:`nca_share.sectors.taxonomy`."""
