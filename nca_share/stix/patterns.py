@@ -17,7 +17,8 @@ Which comparisons yield an observable (the same rule for both paths):
 
 - equality (``=``/``==``, not negated) on ``ipv4-addr:value``, ``ipv6-addr:value``,
   ``network-traffic:dst_ref.value``/``src_ref.value`` (an IP, or a domain name for the refs),
-  ``domain-name:value``, ``url:value``, ``email-addr:value``,
+  ``domain-name:value``, ``domain-name:resolves_to_refs[*].value`` (an IP or a domain name),
+  ``url:value``, ``email-addr:value``,
   ``email-message:from_ref.value``/``sender_ref.value``/``to_refs[*].value``/``cc_refs[*].value``
   /``bcc_refs[*].value``, ``file:hashes.<MD5|SHA-1|SHA-256|SHA-512>`` (also ``artifact``),
   ``software:cpe``;
@@ -311,6 +312,7 @@ _EQUALITY: Final[Mapping[tuple[str, str], Callable[[str], Observable | None]]] =
     ("network-traffic", "dst_ref.value"): _ip_or_domain,
     ("network-traffic", "src_ref.value"): _ip_or_domain,
     ("domain-name", "value"): _kind("domain"),
+    ("domain-name", "resolves_to_refs.value"): _ip_or_domain,
     ("url", "value"): _kind("url"),
     ("email-addr", "value"): _kind("email"),
     ("email-message", "from_ref.value"): _kind("email"),
@@ -326,6 +328,7 @@ _SUBSET_PATHS: Final = frozenset(
         ("ipv6-addr", "value"),
         ("network-traffic", "dst_ref.value"),
         ("network-traffic", "src_ref.value"),
+        ("domain-name", "resolves_to_refs.value"),
     }
 )
 _HASHED_TYPES: Final = frozenset({"file", "artifact"})
