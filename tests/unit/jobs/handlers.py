@@ -144,3 +144,21 @@ def run_worker_process(
     ran = worker.run_forever(threading.Event(), burst=True)
     results.put((name, ran))
     database.dispose()
+
+
+def due_test_jobs(session: Any, now: Any) -> Any:
+    """A schedule provider: three "feeds", each due once per 15-minute slot."""
+    from nca_share.jobs.registry import ScheduledJob
+    from nca_share.jobs.scheduler import slot_start
+
+    slot = slot_start(now, timedelta(minutes=15)).isoformat()
+    for feed in (1, 2, 3):
+        yield ScheduledJob("noop", {"feed": feed}, f"test-feed-{feed}:{slot}")
+
+
+def broken_provider(session: Any, now: Any) -> Any:
+    """A schedule provider that yields one job and then fails."""
+    from nca_share.jobs.registry import ScheduledJob
+
+    yield ScheduledJob("noop", {"broken": True}, f"broken:{now.isoformat()}")
+    raise RuntimeError("feed table unreadable")
