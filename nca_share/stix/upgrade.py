@@ -66,7 +66,8 @@ def detect_spec_version(obj: dict[str, Any], bundle_spec_version: str | None) ->
         return "2.0"
     if bundle_spec_version == "2.1":
         return "2.1"
-    return "2.1" if obj.get("type") in SCO_TYPES else "2.0"
+    typ = obj.get("type")
+    return "2.1" if isinstance(typ, str) and typ in SCO_TYPES else "2.0"
 
 
 def _string_list(value: object) -> list[str] | None:
@@ -94,9 +95,12 @@ def upgrade_to_21(obj: dict[str, Any]) -> dict[str, Any]:
         return new
     if obj.get("spec_version") == "2.1":
         return new
+    if not isinstance(typ, str):
+        new["spec_version"] = "2.1"
+        return new
     if typ not in SCO_TYPES:
         new["spec_version"] = "2.1"
-    types_key = _TYPES_FROM_LABELS.get(typ) if isinstance(typ, str) else None
+    types_key = _TYPES_FROM_LABELS.get(typ)
     if types_key is not None and types_key not in obj:
         labels = _string_list(obj.get("labels"))
         if labels is not None:
