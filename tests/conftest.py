@@ -30,6 +30,7 @@ PG_ENV = "NCA_SHARE_TEST_DATABASE_URL"
 # Shared plugins from tests/fixtures/: add one line per module.
 pytest_plugins: list[str] = [
     "tests.fixtures.web",
+    "tests.fixtures.dns",
 ]
 
 

@@ -82,7 +82,7 @@ class Organisation(Base):
     size_class: Mapped[str | None] = mapped_column(String(16))
     classification: Mapped[str | None] = mapped_column(String(24), index=True)
     classification_rule: Mapped[int | None] = mapped_column(Integer)
-    classification_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    classification_reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # A national designation: who set it, when and why.
     designation: Mapped[str | None] = mapped_column(String(16))
     designation_by: Mapped[str | None] = mapped_column(String(200))
@@ -153,6 +153,8 @@ class MaturityAssessment(Base):
     )
     source: Mapped[str] = mapped_column(String(10))  # "self" or "analyst"
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The scored result: overall score, per-principle scores, reasons (nl/en), tip ids.
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     level: Mapped[str] = mapped_column(String(2))
     reason: Mapped[str | None] = mapped_column(Text)
     assessed_by: Mapped[str | None] = mapped_column(String(200))

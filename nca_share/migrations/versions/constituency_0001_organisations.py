@@ -136,6 +136,7 @@ def upgrade() -> None:
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=10), nullable=False),
     sa.Column('answers', nca_share.db.JSONType, nullable=False),
+    sa.Column('result', nca_share.db.JSONType, nullable=False),
     sa.Column('level', sa.String(length=2), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('assessed_by', sa.String(length=200), nullable=True),
