@@ -16,6 +16,7 @@ from nca_share.cli.context import CliContext
 
 COMMAND_MODULES: tuple[str, ...] = (
     "nca_share.cli.db",
+    "nca_share.cli.feeds",
     "nca_share.cli.ingest",
     "nca_share.cli.jobs",
     "nca_share.cli.serve",
