@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 HANDLERS: dict[str, str] = {
     "noop": "nca_share.jobs.handlers:noop",
     "purge_finished_jobs": "nca_share.jobs.handlers:purge_finished_jobs",
+    "collect_feed": "nca_share.feeds.jobs:collect_feed",
 }
 
 
@@ -71,7 +72,9 @@ PERIODIC: list[PeriodicJob] = [
 ]
 
 #: provider name → "module:function" yielding :class:`ScheduledJob` for ``(session, now)``.
-SCHEDULE_PROVIDERS: dict[str, str] = {}
+SCHEDULE_PROVIDERS: dict[str, str] = {
+    "feeds": "nca_share.feeds.jobs:due_feed_jobs",
+}
 
 Handler = Callable[["JobContext", dict[str, Any]], "dict[str, Any] | None"]
 ScheduleProvider = Callable[["Session", datetime], Iterable[ScheduledJob]]
