@@ -56,6 +56,10 @@ class AuthSettings(BaseModel):
     token_default_days: int = 90
     token_max_days: int = 366
     totp_issuer: str = "nca_share"
+    #: argon2id cost (RFC 9106 low-memory profile by default; tests lower it for speed).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
 
 class JobSettings(BaseModel):

@@ -87,13 +87,15 @@ class AccountDisabled(AuthenticationError):
     code = "account_disabled"
 
 
-_hasher = PasswordHasher()
+@cache
+def _hasher_for(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     # Verified for unknown e-mail addresses so both paths cost one argon2 verification.
-    return _hasher.hash(secrets.token_hex(16))
+    return hasher.hash(secrets.token_hex(16))
 
 
 def normalise_email(email: str) -> str:
@@ -128,6 +130,10 @@ class AuthService:
         self.mailer = mailer
         self.clock = clock or SystemClock()
         self.audit = AuditLog(session, self.clock)
+        cfg = settings.auth
+        self._hasher = _hasher_for(
+            cfg.argon2_time_cost, cfg.argon2_memory_kib, cfg.argon2_parallelism
+        )
 
     # ------------------------------------------------------------------ users
 
@@ -207,7 +213,7 @@ class AuthService:
         now = self.clock.now()
         user = User(
             email=value,
-            password_hash=_hasher.hash(password),
+            password_hash=self._hasher.hash(password),
             locale=locale,
             email_verified_at=now if verified else None,
             disabled=False,
@@ -353,8 +359,8 @@ class AuthService:
                 details={"reason": "email_not_verified"},
             )
             raise EmailNotVerified("confirm your e-mail address first")
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
+        if self._hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self._hasher.hash(password)
         user.failed_logins = 0
         user.locked_until = None
         user.last_login_at = now
@@ -796,16 +802,16 @@ class AuthService:
         return self.settings.base_url.rstrip("/")
 
     def _verify_password(self, user: User | None, password: str) -> bool:
-        hashed = user.password_hash if user is not None else _dummy_hash()
+        hashed = user.password_hash if user is not None else _dummy_hash(self._hasher)
         ok: bool
         try:
-            ok = _hasher.verify(hashed, (password or "")[:PASSWORD_MAX_LENGTH])
+            ok = self._hasher.verify(hashed, (password or "")[:PASSWORD_MAX_LENGTH])
         except (VerificationError, InvalidHashError):
             ok = False
         return ok and user is not None
 
     def _set_password(self, user: User, password: str) -> None:
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = self._hasher.hash(password)
         user.security_stamp = new_token(16)
 
     def _attempt(self, email: str, ip: str | None, now: datetime, *, success: bool) -> None:
