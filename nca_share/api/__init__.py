@@ -52,6 +52,24 @@ def init_api(app: Flask) -> NcaApi:
     return api
 
 
-def error_responses(*statuses: int) -> dict[int, Any]:
-    """Document the error responses of an endpoint (all share ``ErrorSchema``)."""
-    return {status: ErrorSchema for status in statuses}
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not authenticated (missing, invalid, expired or revoked token)",
+    403: "Authenticated, but the scope or role is missing",
+    404: "Not found (or not visible to the caller)",
+    422: "Invalid parameters",
+    429: "Too many requests",
+}
+
+
+def errors(blp: Any, *statuses: int) -> Any:
+    """Decorator documenting the error responses of an endpoint (all ``ErrorSchema``)."""
+
+    def decorator(view: Any) -> Any:
+        for status in statuses:
+            view = blp.alt_response(
+                status, schema=ErrorSchema, description=_DESCRIPTIONS.get(status, "Error")
+            )(view)
+        return view
+
+    return decorator

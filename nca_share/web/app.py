@@ -28,6 +28,13 @@ BLUEPRINTS: tuple[str, ...] = (
     "nca_share.web.views.health:bp",
     "nca_share.web.views.main:bp",
     "nca_share.web.views.auth:bp",
+    "nca_share.web.views.account:bp",
+    "nca_share.web.views.operator:bp",
+    "nca_share.web.views.explorer:bp",
+    "nca_share.api.me:blp",
+    "nca_share.api.stix:blp",
+    "nca_share.api.audit:blp",
+    "nca_share.api.organisations:blp",
 )
 
 #: gettext domains, one per package, merged into one catalogue per request. Each lives in

@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     """Close the request session at the end of every request."""
     app.extensions.setdefault("nca_share.clock", SystemClock())
     app.teardown_appcontext(_close_session)
+    app.jinja_env.globals["now"] = lambda: get_clock().now()
 
 
 def get_settings() -> Settings:

@@ -35,6 +35,8 @@ _CODES = {
 }
 
 _DOMAIN_STATUS: tuple[tuple[type[domain.NcaShareError], int], ...] = (
+    (domain.TooManyAttempts, 429),
+    (domain.AuthenticationError, 401),
     (domain.NotFound, 404),
     (domain.PermissionDenied, 403),
     (domain.Conflict, 409),
@@ -131,8 +133,11 @@ def handle_domain_error(exc: domain.NcaShareError) -> Response:
             location = getattr(exc, "location", None)
             if location:
                 details["location"] = location
+            headers = {}
+            if status == 401 and wants_json():
+                headers["WWW-Authenticate"] = 'Bearer realm="nca_share"'
             # Domain messages are written for users and never contain secrets.
-            return error_response(status, exc.message, details, code=exc.code)
+            return error_response(status, exc.message, details, code=exc.code, headers=headers)
     return handle_unexpected(exc)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import Flask, g, request, session
+from flask import Flask, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from nca_share.access import Principal, principal_for_user
 from nca_share.auth.models import TOTP_REQUIRED_ROLES, User
@@ -30,8 +31,9 @@ ENROLMENT_ENDPOINTS = frozenset(
 
 
 def init_app(app: Flask) -> None:
-    """Resolve the principal before each request."""
+    """Resolve the principal before each request; force TOTP enrolment where required."""
     app.before_request(load_principal)
+    app.before_request(enforce_totp_enrolment)
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.globals["current_principal"] = current_principal
 
@@ -99,7 +101,10 @@ def load_principal() -> None:
     if request.endpoint == "static":
         return
     if request.path.startswith("/api/") and request.headers.get("Authorization"):
-        return  # token authentication is wired by nca_share.api.auth (next commit)
+        from nca_share.api.auth import authenticate_bearer
+
+        authenticate_bearer()
+        return
     uid = session.get("uid")
     if not isinstance(uid, int):
         return
@@ -111,10 +116,26 @@ def load_principal() -> None:
     g.principal = principal_for_user(db_session(), user)
 
 
+def enforce_totp_enrolment() -> ResponseReturnValue | None:
+    """Staff and coordinators without TOTP may only reach the enrolment page."""
+    user = current_user()
+    if user is None or g.principal.token_id is not None or not needs_totp_enrolment(user):
+        return None
+    if request.endpoint in ENROLMENT_ENDPOINTS:
+        return None
+    if request.path.startswith("/api/"):
+        from nca_share.web.errors import error_response
+
+        return error_response(403, code="totp_enrolment_required")
+    return redirect(url_for("account.totp_setup"))
+
+
 def set_user_locale(lang: str) -> None:
     """Remember the language in the signed-in user's profile."""
+    from nca_share.web.services import auth_service
+
     user = current_user()
     if user is None or user.locale == lang:
         return
-    user.locale = lang
+    auth_service().set_locale(user, lang)
     db_session().commit()

@@ -19,7 +19,7 @@ def index() -> ResponseReturnValue:
     return render_template("index.html")
 
 
-@bp.post("/taal")
+@bp.post("/language")
 def set_language() -> ResponseReturnValue:
     """Switch the UI language; remembered in the session and the user's profile."""
     lang = request.form.get("lang", "")
@@ -27,10 +27,10 @@ def set_language() -> ResponseReturnValue:
         session["locale"] = lang
         if current_user() is not None:
             set_user_locale(lang)
-    return redirect(_safe_next(request.form.get("next")) or url_for("main.index"))
+    return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only same-site relative paths are followed (no open redirect)."""
     if not target:
         return None

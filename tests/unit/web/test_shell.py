@@ -90,7 +90,7 @@ def test_api_errors_are_json(
     client: FlaskClient, method: str, path: str, status: int, code: str
 ) -> None:
     """API errors are {code, message, details} JSON, also for 404 and 405."""
-    response = client.open(path, method=method, headers={"Authorization": "Bearer x"})
+    response = client.open(path, method=method)
     assert response.status_code == status
     body = response.get_json()
     assert set(body) == {"code", "message", "details"}
@@ -120,7 +120,7 @@ def test_500_never_echoes_the_exception(app: Flask) -> None:
 
 def test_post_without_csrf_token_is_rejected(client: FlaskClient) -> None:
     """A form POST without the CSRF token is refused with 400 and changes nothing."""
-    response = client.post("/taal", data={"lang": "en"})
+    response = client.post("/language", data={"lang": "en"})
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
     assert 'lang="nl"' in client.get("/").get_data(as_text=True)
@@ -130,13 +130,13 @@ def test_language_switch_changes_the_ui(client: FlaskClient) -> None:
     """Dutch by default; the switch turns the UI English and back."""
     assert "Aanmelden" in client.get("/").get_data(as_text=True)
     token = csrf_token(client)
-    response = client.post("/taal", data={"lang": "en", "next": "/", "csrf_token": token})
+    response = client.post("/language", data={"lang": "en", "next": "/", "csrf_token": token})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     english = client.get("/").get_data(as_text=True)
     assert '<html lang="en">' in english
     assert "Log in" in english
-    client.post("/taal", data={"lang": "nl", "csrf_token": csrf_token(client)})
+    client.post("/language", data={"lang": "nl", "csrf_token": csrf_token(client)})
     assert '<html lang="nl">' in client.get("/").get_data(as_text=True)
 
 
@@ -144,5 +144,5 @@ def test_language_switch_changes_the_ui(client: FlaskClient) -> None:
 def test_language_switch_never_redirects_off_site(client: FlaskClient, target: str) -> None:
     """The `next` target of the language switch is never an open redirect."""
     token = csrf_token(client)
-    response = client.post("/taal", data={"lang": "en", "next": target, "csrf_token": token})
+    response = client.post("/language", data={"lang": "en", "next": target, "csrf_token": token})
     assert response.headers["Location"] == "/"
