@@ -289,7 +289,7 @@ def _load_toml(name: str) -> dict[str, Any]:
 
 def _load_stix(
     doc: Mapping[str, Any],
-) -> tuple[dict[str, StixSector], dict[str, tuple[str, ...]]]:
+) -> tuple[dict[str, StixSector], dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
     file = "stix.toml"
     raw = doc.get("sector")
     if not isinstance(raw, dict) or not raw:
@@ -323,7 +323,18 @@ def _load_stix(
         if bad:
             raise ValidationError(f"unknown STIX values {bad}", location=where)
         nace[prefix] = tuple(values)
-    return vocab, nace
+    narrower_raw = doc.get("narrower", {})
+    if not isinstance(narrower_raw, dict):
+        raise ValidationError("[narrower] must be a table", location=file)
+    narrower: dict[str, frozenset[str]] = {}
+    for value in narrower_raw:
+        where = _where(file, "narrower", key=value)
+        parts = _str_list(narrower_raw, value, where)
+        bad = [v for v in (value, *parts) if v not in vocab]
+        if bad or not parts:
+            raise ValidationError(f"unknown or missing STIX values {bad}", location=where)
+        narrower[value] = frozenset(parts)
+    return vocab, nace, narrower
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +346,7 @@ class Taxonomy:
     rows: tuple[MappingRow, ...]
     stix: Mapping[str, StixSector]
     nace_stix: Mapping[str, tuple[str, ...]]
+    narrower: Mapping[str, frozenset[str]]
 
     @classmethod
     def from_documents(
@@ -344,7 +356,7 @@ class Taxonomy:
 
         :raises ValidationError: a document is malformed; ``location`` names file and entry.
         """
-        vocab, nace_stix = _load_stix(stix)
+        vocab, nace_stix, narrower = _load_stix(stix)
 
         sectors: dict[str, Nis2Sector] = {}
         for i, item in enumerate(_table_list(nis2, "sector", "nis2.toml")):
@@ -471,6 +483,7 @@ class Taxonomy:
             rows=tuple(rows),
             stix=vocab,
             nace_stix=nace_stix,
+            narrower=narrower,
         )
 
     # ------------------------------------------------------------------ look-ups
@@ -581,11 +594,12 @@ class Taxonomy:
         return result
 
     def nis2_keys_for_stix_sector(self, value: str, *, include_partial: bool = False) -> set[str]:
-        wanted = value.strip().lower()
+        value = value.strip().lower()
+        wanted = {value} | self.narrower.get(value, frozenset())
         return {
             r.nis2_key
             for r in self.rows
-            if wanted in r.stix or (include_partial and wanted in r.stix_partial)
+            if wanted & r.stix or (include_partial and wanted & r.stix_partial)
         }
 
 
@@ -697,6 +711,8 @@ def stix_sectors_for(
 
 def nis2_keys_for_stix_sector(value: str, *, include_partial: bool = False) -> set[str]:
     """The NIS2 keys whose derived STIX sectors include ``value`` (empty for values without a
-    NIS2 counterpart and for custom values). ``include_partial`` also returns keys the value
-    fits only partly (e.g. ``nuclear`` → I.1a, ``defense`` → II.5f)."""
+    NIS2 counterpart and for custom values). A broader value counts its narrower ones
+    (``government`` → the keys of ``government-national`` and ``government-regional``).
+    ``include_partial`` also returns keys the value fits only partly (``nuclear`` → I.1a,
+    ``defense`` → II.5f, ``government-local`` → I.2d)."""
     return load_taxonomy().nis2_keys_for_stix_sector(value, include_partial=include_partial)
