@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, select, update
 from sqlalchemy.engine import Connection
 
 from nca_share.clock import Clock, SystemClock
@@ -185,7 +185,9 @@ class Worker:
             begin_immediate(conn)
             now = self.clock.now()
             while True:
-                row = conn.execute(self._due_query(conn, now)).first()
+                row = conn.execute(self._due_query(conn, now, expired=True)).first()
+                if row is None:
+                    row = conn.execute(self._due_query(conn, now, expired=False)).first()
                 if row is None:
                     conn.commit()
                     return None
@@ -222,16 +224,18 @@ class Worker:
                     lease_until=values["lease_until"],
                 )
 
-    def _due_query(self, conn: Connection, now: datetime) -> Any:
+    def _due_query(self, conn: Connection, now: datetime, *, expired: bool) -> Any:
+        """Expired leases first (few rows), then queued jobs by ``run_after``: two simple
+        range scans on ``ix_jobs_due (state, run_after)`` instead of one OR the planner
+        cannot walk in order."""
         c = _JOBS.c
+        if expired:
+            where = and_(c.state == JobState.RUNNING, c.lease_until < now)
+        else:
+            where = and_(c.state == JobState.QUEUED, c.run_after <= now)
         stmt = (
             select(c.id, c.kind, c.payload, c.state, c.attempts, c.max_attempts, c.locked_by)
-            .where(
-                or_(
-                    and_(c.state == JobState.QUEUED, c.run_after <= now),
-                    and_(c.state == JobState.RUNNING, c.lease_until < now),
-                )
-            )
+            .where(where)
             .order_by(c.run_after, c.id)
             .limit(1)
         )
