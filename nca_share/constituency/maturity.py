@@ -421,6 +421,7 @@ def score_answers(answers: Mapping[str, Any], *, scan: Basisscan | None = None) 
         )
 
     dont_know = sum(s.dont_know for s in scores.values())
+    times_en = "once" if dont_know == 1 else f"{dont_know} times"
     limit, dont_know_level = DONT_KNOW_CAP
     if dont_know >= limit and level.number > dont_know_level.number:
         level = dont_know_level
@@ -429,14 +430,14 @@ def score_answers(answers: Mapping[str, Any], *, scan: Basisscan | None = None) 
             f"staat, kan er niet op vertrouwen. Het niveau is daarom hoogstens {level.value}."
         )
         reasons_en.append(
-            f"You answered 'don't know' {dont_know} times; what you do not know you cannot "
+            f"You answered 'don't know' {times_en}; what you do not know you cannot "
             f"rely on, so the level is at most {level.value}."
         )
     elif dont_know:
         reasons_nl.append(
             f"U antwoordde {dont_know} keer 'weet ik niet'; die antwoorden tellen als 'nee'."
         )
-        reasons_en.append(f"You answered 'don't know' {dont_know} times; those count as 'no'.")
+        reasons_en.append(f"You answered 'don't know' {times_en}; those answers count as 'no'.")
     reasons_nl.append(
         "Per uitspraak telt ja 2 punten, deels 1 en nee of weet ik niet 0. Vanaf 80 is het "
         "niveau M4, vanaf 60 M3 en vanaf 40 M2; daaronder M1."
