@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nca_share.cli.feeds",
     "nca_share.cli.ingest",
     "nca_share.cli.jobs",
+    "nca_share.cli.orgs",
     "nca_share.cli.serve",
 )
 

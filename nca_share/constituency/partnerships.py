@@ -191,24 +191,6 @@ class PartnershipService:
             )
         )
 
-    def add_coordinator(self, partnership_id: int, user: User, *, by: str | None) -> UserRole:
-        """Grant ``user`` the coordinator role for this partnership (idempotent)."""
-        self.get(partnership_id)
-        for role in user.roles:
-            if role.role == Role.COORDINATOR.value and role.partnership_id == partnership_id:
-                return role
-        role = UserRole(
-            user_id=user.id,
-            role=Role.COORDINATOR.value,
-            partnership_id=partnership_id,
-            granted_at=self.clock.now(),
-            granted_by=by,
-        )
-        self.session.add(role)
-        self.session.flush()
-        self.session.refresh(user)
-        return role
-
     # -- memberships -------------------------------------------------------------------------
 
     def members(
@@ -326,7 +308,7 @@ class PartnershipService:
         :raises MailDeliveryError: when sending fails (the invitation is still stored).
         """
         partnership = self.get(partnership_id)
-        address = v.email(email)
+        address = v.email(email).lower()
         lang = v.choice(language, LANGUAGES, field="language")
         if organisation_id is not None and self.session.get(Organisation, organisation_id) is None:
             raise NotFound(f"organisation {organisation_id} not found")
