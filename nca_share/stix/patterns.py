@@ -96,7 +96,18 @@ _TOKEN: Final = re.compile(
     re.DOTALL,
 )
 _UNESCAPE: Final = re.compile(r"\\(['\\])")
-_NO_HYPHEN_ID: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+# The most common shape of all, one comparison in one observation (``[type:path = 'value']``),
+# matched by a single regular expression before the tokenizer runs.
+_W = r"[ \t\r\n\x0b\x0c\x85\xa0\u2028\u2029]*"
+_S = r"'(?:[^'\\]|\\['\\])*'"
+_N = r"[A-Za-z_][A-Za-z0-9_]*"
+_SINGLE: Final = re.compile(
+    rf"{_W}\[{_W}([A-Za-z_][A-Za-z0-9_-]*){_W}:{_W}((?:{_N}|{_S})(?:\.(?:{_N}|{_S}))*)"
+    rf"{_W}(==|=|!=|<>|<=|>=|<|>){_W}({_S}){_W}\]{_W}",
+    re.DOTALL,
+)
+_PATH_COMPONENT: Final = re.compile(rf"{_N}|{_S}")
 
 
 def _unquote(literal: str) -> str:
@@ -244,8 +255,34 @@ class _Parser:
         return pos + 1
 
 
+def _single_comparison(pattern: str) -> list[Comparison] | None:
+    m = _SINGLE.fullmatch(pattern)
+    if m is None:
+        return None
+    obj_type, raw_path, op, literal = m.groups()
+    if obj_type in _KEYWORDS:
+        return None
+    components = _PATH_COMPONENT.findall(raw_path) if "'" in raw_path else raw_path.split(".")
+    path: list[str] = []
+    for component in components:
+        if component[0] == "'":
+            path.append(_unquote(component))
+        elif component in _KEYWORDS:
+            return None
+        else:
+            path.append(component)
+    if op == "==":
+        op = "="
+    elif op == "<>":
+        op = "!="
+    return [(obj_type, tuple(path), op, False, _unquote(literal))]
+
+
 def fast_comparisons(pattern: str) -> list[Comparison] | None:
     """The comparisons of ``pattern`` if the fast path fully understands it, else None."""
+    single = _single_comparison(pattern)
+    if single is not None:
+        return single
     kinds: list[str] = []
     texts: list[str] = []
     for m in _TOKEN.finditer(pattern):

@@ -364,7 +364,7 @@ def _pattern(draw: st.DrawFn) -> str:
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_pattern())
 @example("[file:hashes.'SHA-256' = '" + SHA256 + "' OR file:hashes.MD5 = '" + MD5 + "']")
 @example("[x:y = 'a\\'b\\\\'] AND [url:value = 'http://a/\\'']")
