@@ -135,6 +135,24 @@ class JobService:
         """The job holding ``unique_key``, if any."""
         return self.session.scalar(select(Job).where(Job.unique_key == unique_key))
 
+    def has_pending(self, key_prefix: str) -> bool:
+        """Whether a queued or running job has a unique key starting with ``key_prefix``.
+
+        Schedule providers use it to skip a feed whose previous slot is still retrying, so
+        two runs of one feed never overlap (e.g. prefix ``"collect_feed:7:"``).
+        """
+        if not key_prefix:
+            raise ValidationError("key prefix must not be empty", location="key_prefix")
+        stmt = (
+            select(Job.id)
+            .where(
+                Job.state.in_([JobState.QUEUED, JobState.RUNNING]),
+                func.substr(Job.unique_key, 1, len(key_prefix)) == key_prefix,
+            )
+            .limit(1)
+        )
+        return self.session.scalar(stmt) is not None
+
     def list_jobs(
         self,
         *,

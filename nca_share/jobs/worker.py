@@ -14,7 +14,8 @@ an expired job that has used up its attempts is dead-lettered instead of run aga
 Outcomes: success → ``done`` with ``result`` and ``finished_at``; ``ValidationError`` (a payload
 that can never work) → ``dead`` at once; any other exception (``RetryableJobError`` included)
 → ``queued`` again with ``run_after = now + backoff`` (exponential from
-``settings.jobs.backoff_base_s``, capped at ``backoff_cap_s``, full jitter) until
+``settings.jobs.backoff_base_s``, capped at ``backoff_cap_s``, full jitter; at least a
+``RetryableJobError``'s ``details["retry_after_s"]``, up to the cap) until
 ``max_attempts`` (the job's or the settings'), then ``dead``. ``last_error`` keeps a short,
 redacted ``Type: message``.
 
@@ -49,7 +50,7 @@ from sqlalchemy.engine import Connection
 from nca_share.clock import Clock, SystemClock
 from nca_share.config import Settings
 from nca_share.db import Database
-from nca_share.errors import JobError, ValidationError
+from nca_share.errors import JobError, RetryableJobError, ValidationError
 from nca_share.jobs.models import Job, JobState
 from nca_share.jobs.registry import JobContext, resolve_handler
 from nca_share.jobs.service import begin_immediate
@@ -85,6 +86,17 @@ def describe_error(exc: BaseException) -> str:
     message = _SECRET_PARAM.sub(r"\1\2***", message)
     message = " ".join(message.split())
     return message if len(message) <= _ERROR_MAX else message[: _ERROR_MAX - 1] + "…"
+
+
+def _retry_after(exc: Exception, cap_s: float) -> float:
+    """A server's own wait hint (``RetryableJobError(details={"retry_after_s": …})``, e.g.
+    from HTTP 429/503 ``Retry-After``), honoured up to the back-off cap."""
+    if not isinstance(exc, RetryableJobError):
+        return 0.0
+    hint = exc.details.get("retry_after_s")
+    if isinstance(hint, bool) or not isinstance(hint, int | float) or hint != hint:
+        return 0.0
+    return float(min(max(hint, 0.0), cap_s))
 
 
 def default_worker_id() -> str:
@@ -391,6 +403,7 @@ class Worker:
             state = JobState.QUEUED
             cfg = self.settings.jobs
             delay = backoff_delay(job.attempt, cfg.backoff_base_s, cfg.backoff_cap_s, self._rng)
+            delay = max(delay, _retry_after(exc, cfg.backoff_cap_s))
             values = {"state": state, "run_after": now + timedelta(seconds=delay)}
             log.warning(
                 "attempt %d of %d failed, retrying in %.1f s: %s",

@@ -29,6 +29,7 @@ TEST_HANDLERS = {
     "test_crash": "tests.unit.jobs.handlers:crash",
     "test_wait_heartbeat": "tests.unit.jobs.handlers:wait_for_heartbeat",
     "test_leaky": "tests.unit.jobs.handlers:leaky_error",
+    "test_rate_limited": "tests.unit.jobs.handlers:rate_limited",
 }
 
 _meta = MetaData()
@@ -162,3 +163,8 @@ def broken_provider(session: Any, now: Any) -> Any:
 
     yield ScheduledJob("noop", {"broken": True}, f"broken:{now.isoformat()}")
     raise RuntimeError("feed table unreadable")
+
+
+def rate_limited(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Fail like a server answering 429 with Retry-After."""
+    raise RetryableJobError("429 Too Many Requests", details={"retry_after_s": payload["after"]})

@@ -162,3 +162,29 @@ def test_purge_deletes_only_old_done_jobs(database: Database, clock: FrozenClock
     with database.session() as session:
         remaining = set(session.scalars(select(Job.id)))
     assert remaining == {new_done, old_dead}
+
+
+def test_has_pending_sees_only_queued_and_running_keys(
+    database: Database, clock: FrozenClock
+) -> None:
+    """has_pending matches key prefixes exactly, ignoring done and dead jobs."""
+    with database.session() as session:
+        service = JobService(session, clock)
+        queued = service.enqueue("noop", {}, unique_key="collect_feed:7:2026-11-28T12:00")
+        done = service.enqueue("noop", {}, unique_key="collect_feed:8:2026-11-28T12:00")
+        service.enqueue("noop", {}, unique_key="collect_feed:9%:x")
+    with database.session() as session:
+        session.get_one(Job, done).state = JobState.DONE
+    with database.session() as session:
+        service = JobService(session, clock)
+        assert service.has_pending("collect_feed:7:")
+        assert not service.has_pending("collect_feed:8:")
+        assert not service.has_pending("COLLECT_FEED:7:")
+        assert not service.has_pending("collect_feed:70:")
+        assert not service.has_pending("collect_feed:9_:")
+        assert service.has_pending("collect_feed:9%:")
+        session.get_one(Job, queued).state = JobState.RUNNING
+        session.flush()
+        assert service.has_pending("collect_feed:7:")
+        with pytest.raises(ValidationError):
+            service.has_pending("")

@@ -297,3 +297,15 @@ def test_run_forever_stops_on_event(
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize(("after", "expected"), [(70, 70.0), (5000, 80.0)])
+def test_retry_after_hint_is_honoured_up_to_the_cap(
+    database: Database, job_settings: Settings, clock: FrozenClock, after: int, expected: float
+) -> None:
+    """A RetryableJobError's retry_after_s sets the least delay, never beyond the cap."""
+    job_id = _enqueue(database, clock, "test_rate_limited", payload={"after": after})
+    _worker(database, job_settings, clock, "w").run_once()
+    job = _job(database, job_id)
+    assert job.state is JobState.QUEUED
+    assert (job.run_after - clock.now()).total_seconds() == expected
