@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+import idna
 from packageurl import PackageURL
 
 __all__ = [
@@ -113,6 +114,19 @@ def ip_observable(value: str) -> Observable | None:
     return Observable("ipv4" if ip.version == 4 else "ipv6", str(ip))
 
 
+def _idna(text: str) -> str | None:
+    """Punycode form: IDNA 2008 with UTS #46 mapping (as browsers do), else IDNA 2003 (which
+    also admits symbols such as emoji), else None."""
+    try:
+        return idna.encode(text, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        pass
+    try:
+        return text.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
 def _domain(value: str) -> str | None:
     text = value.strip().lower()
     if text.endswith("."):
@@ -120,14 +134,14 @@ def _domain(value: str) -> str | None:
     if not text or len(text) > 253:
         return None
     if not text.isascii():
-        try:
-            text = text.encode("idna").decode("ascii")
-        except UnicodeError:
+        encoded = _idna(text)
+        if encoded is None:
             # Not IDNA-encodable (e.g. an over-long label); keep the Unicode form if it is at
             # least a plausible host name.
             if _NO_SPACE.fullmatch(text) is None or any(c in text for c in "/@:?#"):
                 return None
             return text
+        text = encoded
     if _DOMAIN_ASCII.fullmatch(text) is None:
         return None
     return text

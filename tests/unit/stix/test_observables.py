@@ -51,6 +51,9 @@ def _bundle_objects(path: Path) -> list[dict[str, Any]]:
         ("domain", "WWW.Example.COM.", ("domain", "www.example.com")),
         ("domain", "münchen.de", ("domain", "xn--mnchen-3ya.de")),
         ("domain", "MÜNCHEN.DE", ("domain", "xn--mnchen-3ya.de")),
+        ("domain", "faß.de", ("domain", "xn--fa-hia.de")),
+        ("domain", "☃.net", ("domain", "xn--n3h.net")),
+        ("domain", "xn--mnchen-3ya.de", ("domain", "xn--mnchen-3ya.de")),
         ("domain", "*.example.org", ("domain", "*.example.org")),
         ("domain", "under_score.example", ("domain", "under_score.example")),
         ("domain", "a b.example", None),
@@ -388,3 +391,80 @@ def test_ip_within_cidr_is_string_range(address: Any, prefix: int, other: Any) -
         f"{address}/{prefix}", strict=False
     )
     assert within == truth
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["192.0.2.1", "10.0.0.0/8", "::1", MD5, "CVE-2020-0001", "pkg:x/y", "cpe:2.3:"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_TYPES = st.sampled_from(
+    [
+        "ipv4-addr",
+        "ipv6-addr",
+        "domain-name",
+        "url",
+        "email-addr",
+        "email-message",
+        "file",
+        "artifact",
+        "software",
+        "vulnerability",
+        "indicator",
+        "observed-data",
+        "malware",
+    ]
+)
+_KEYS = st.sampled_from(
+    [
+        "value",
+        "hashes",
+        "cpe",
+        "x_purl",
+        "extensions",
+        "name",
+        "external_references",
+        "pattern",
+        "pattern_type",
+        "objects",
+    ]
+)
+
+
+@given(_TYPES, st.dictionaries(_KEYS, _JSON, max_size=5))
+def test_random_objects_never_raise(typ: str, props: dict[str, Any]) -> None:
+    """Random property values on every handled type never raise; results are valid kinds."""
+    obj = {**props, "type": typ}
+    result = extract_observables(obj)
+    assert len(set(result)) == len(result)
+    for obs in result:
+        assert obs.kind in KINDS
+        assert normalize(obs.kind, obs.value) == obs
+
+
+@given(
+    st.sampled_from(sorted(KINDS)),
+    st.one_of(
+        st.text(max_size=80),
+        st.ip_addresses().map(str),
+        st.from_regex(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}", fullmatch=True),
+        st.from_regex(r"(?i)https?://[a-zé.-]{1,20}(/[^ ]{0,20})?", fullmatch=True),
+    ),
+)
+def test_normalize_is_idempotent(kind: str, text: str) -> None:
+    """Normalising a canonical value gives it back (so index and query agree); never raises."""
+    obs = normalize(kind, text)
+    if obs is not None:
+        assert obs.kind in KINDS
+        assert normalize(obs.kind, obs.value) == obs
+        if obs.kind not in ("domain", "url"):  # a domain can look like a hash, a URL like a domain
+            assert guess_observable(obs.value) == obs
