@@ -109,7 +109,28 @@ MAX_OBJECT_BYTES: Final = 1 << 20
 _TYPE_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")
 _UUID: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _ID_RE: Final = re.compile(r"([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--" + _UUID)
+_REF_SUFFIXES: Final = ("_ref", "_refs")
 _TS_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
+
+
+class CheckCache:
+    """Per-run memo of ids and timestamps already found valid (real bundles repeat them:
+    every object's ``created_by_ref``, relationship ends, shared timestamps)."""
+
+    __slots__ = ("ids", "stamps")
+
+    LIMIT = 500_000
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.stamps: dict[str, datetime] = {}
+
+    def trim(self) -> None:
+        """Forget everything once the memo grows past ``LIMIT`` entries."""
+        if len(self.ids) > self.LIMIT:
+            self.ids.clear()
+        if len(self.stamps) > self.LIMIT:
+            self.stamps.clear()
 
 
 class Rejected(Exception):
@@ -141,36 +162,48 @@ def parse_timestamp(value: object, field: str) -> datetime:
         raise Rejected(field, f"impossible timestamp {value[:40]!r}: {exc}") from None
 
 
-def _check_ref(field: str, value: object) -> None:
+def _check_ref(field: str, value: object, ids: set[str]) -> None:
+    if value in ids:
+        return
     if not isinstance(value, str) or _ID_RE.fullmatch(value) is None:
         shown = value[:80] if isinstance(value, str) else type(value).__name__
         raise Rejected(field, f"must be a STIX id (<type>--<uuid>), got {shown!r}")
+    ids.add(value)
 
 
-def check_object(obj: Any) -> tuple[str, str, dict[str, datetime]]:
+def check_object(obj: Any, cache: CheckCache | None = None) -> tuple[str, str, dict[str, datetime]]:
     """Check one object (already upgraded to 2.1 semantics).
 
     :returns: ``(type, id, timestamps)``; ``timestamps`` maps each timestamp property present
         to its naive UTC datetime.
+    :param cache: a per-run memo (see :class:`CheckCache`); a fresh one when omitted.
     :raises Rejected: the first problem found.
     """
+    if cache is None:
+        cache = CheckCache()
+    ids = cache.ids
+    known_stamps = cache.stamps
     if not isinstance(obj, dict):
         raise Rejected(None, f"an object must be a JSON object, not {type(obj).__name__}")
     otype = obj.get("type")
     if not isinstance(otype, str):
         raise Rejected("type", "missing or not a string")
-    if _TYPE_RE.fullmatch(otype) is None:
-        raise Rejected("type", f"invalid type name {otype[:80]!r}")
     if otype == "bundle":
         raise Rejected("type", "a bundle inside a bundle is not accepted")
     oid = obj.get("id")
     if not isinstance(oid, str):
+        if _TYPE_RE.fullmatch(otype) is None:
+            raise Rejected("type", f"invalid type name {otype[:80]!r}")
         raise Rejected("id", "missing or not a string")
     match = _ID_RE.fullmatch(oid)
-    if match is None:
-        raise Rejected("id", f"not of the form <type>--<uuid>: {oid[:80]!r}")
-    if match.group(1) != otype:
+    if match is None or match.group(1) != otype:
+        # the id pattern contains the type pattern: only now is the type worth checking
+        if _TYPE_RE.fullmatch(otype) is None:
+            raise Rejected("type", f"invalid type name {otype[:80]!r}")
+        if match is None:
+            raise Rejected("id", f"not of the form <type>--<uuid>: {oid[:80]!r}")
         raise Rejected("id", f"id prefix {match.group(1)!r} does not match type {otype!r}")
+    ids.add(oid)
     spec = obj.get("spec_version")
     if spec != "2.1" and not (spec is None and otype in SCO_TYPES):
         shown = spec if isinstance(spec, str) else type(spec).__name__
@@ -187,7 +220,11 @@ def check_object(obj: Any) -> tuple[str, str, dict[str, datetime]]:
     for field in TIMESTAMP_FIELDS:
         value = obj.get(field)
         if value is not None:
-            stamps[field] = parse_timestamp(value, field)
+            parsed = known_stamps.get(value) if isinstance(value, str) else None
+            if parsed is None:
+                parsed = parse_timestamp(value, field)
+                known_stamps[value] = parsed
+            stamps[field] = parsed
 
     for field in _STR_FIELDS:
         value = obj.get(field)
@@ -211,17 +248,19 @@ def check_object(obj: Any) -> tuple[str, str, dict[str, datetime]]:
     if extensions is not None and not isinstance(extensions, dict):
         raise Rejected("extensions", f"must be an object, not {type(extensions).__name__}")
 
-    for key, value in obj.items():
-        if key.startswith("x_"):
+    for key in obj:
+        if not key.endswith(_REF_SUFFIXES) or key.startswith("x_"):
             continue
-        if key.endswith("_ref"):
-            if value is not None:
-                _check_ref(key, value)
-        elif key.endswith("_refs") and value is not None:
+        value = obj[key]
+        if value is None:
+            continue
+        if key[-1] == "f":
+            _check_ref(key, value, ids)
+        else:
             if not isinstance(value, list):
                 raise Rejected(key, f"must be a list of STIX ids, not {type(value).__name__}")
             for item in value:
-                _check_ref(key, item)
+                _check_ref(key, item, ids)
 
     labels = obj.get("labels")
     if labels:
@@ -249,7 +288,7 @@ def check_object(obj: Any) -> tuple[str, str, dict[str, datetime]]:
                 raise Rejected("granular_markings", "each must be an object")
             ref = marking.get("marking_ref")
             if ref is not None:
-                _check_ref("granular_markings.marking_ref", ref)
+                _check_ref("granular_markings.marking_ref", ref, ids)
             elif not isinstance(marking.get("lang"), str):
                 raise Rejected("granular_markings", "each needs a marking_ref or lang")
             if not isinstance(marking.get("selectors"), list):

@@ -49,7 +49,6 @@ class StixObject(Base):
         UniqueConstraint("stix_id", "version_key", name="uq_stix_objects_stix_id_version_key"),
         Index("ix_stix_objects_type_current", "type", "is_current"),
         Index("ix_stix_objects_date_added_pk", "date_added", "pk"),
-        Index("ix_stix_objects_modified", "modified"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -85,14 +84,15 @@ class StixEdge(Base):
     relationship's id) or the reference property (``object_refs``, ``created_by_ref``,
     ``sighting_of_ref``, ``where_sighted_refs``, ``observed_data_refs``, ``sample_refs``,
     ``sample_ref``), with ``via_id`` = ``source_id`` = the object carrying the reference.
-    Targets may not exist (yet): dangling edges are kept.
+    Targets may not exist (yet): dangling edges are kept. Edges of an object are found by
+    ``source_id`` (a relationship's by its ``source_ref`` and ``via_id``), so ``via_id``
+    needs no index of its own.
     """
 
     __tablename__ = "stix_edges"
     __table_args__ = (
         Index("ix_stix_edges_source", "source_id", "kind"),
         Index("ix_stix_edges_target", "target_id", "kind"),
-        Index("ix_stix_edges_via", "via_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -4,6 +4,7 @@ Revision ID: stix_0001
 Revises:
 Create Date: 2026-11-28
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -43,7 +44,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("stix_id", "version_key", name="uq_stix_objects_stix_id_version_key"),
     )
     op.create_index("ix_stix_objects_date_added_pk", "stix_objects", ["date_added", "pk"])
-    op.create_index("ix_stix_objects_modified", "stix_objects", ["modified"])
     op.create_index("ix_stix_objects_type_current", "stix_objects", ["type", "is_current"])
 
     op.create_table(
@@ -58,7 +58,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_stix_edges_source", "stix_edges", ["source_id", "kind"])
     op.create_index("ix_stix_edges_target", "stix_edges", ["target_id", "kind"])
-    op.create_index("ix_stix_edges_via", "stix_edges", ["via_id"])
 
     op.create_table(
         "stix_observables",
@@ -121,11 +120,9 @@ def downgrade() -> None:
     op.drop_index("ix_stix_observables_kind_value", table_name="stix_observables")
     op.drop_index("ix_stix_observables_ip", table_name="stix_observables")
     op.drop_table("stix_observables")
-    op.drop_index("ix_stix_edges_via", table_name="stix_edges")
     op.drop_index("ix_stix_edges_target", table_name="stix_edges")
     op.drop_index("ix_stix_edges_source", table_name="stix_edges")
     op.drop_table("stix_edges")
     op.drop_index("ix_stix_objects_type_current", table_name="stix_objects")
-    op.drop_index("ix_stix_objects_modified", table_name="stix_objects")
     op.drop_index("ix_stix_objects_date_added_pk", table_name="stix_objects")
     op.drop_table("stix_objects")

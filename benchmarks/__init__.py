@@ -1,0 +1,1 @@
+"""Benchmarks of nca_share hot paths; each prints one JSON object as its last line."""

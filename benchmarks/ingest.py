@@ -1,0 +1,151 @@
+"""Ingest benchmark: a synthetic 100,000-object STIX 2.1 bundle through the CLI's code path.
+
+Builds the bundle (see ``benchmarks.common.synthetic_objects``), ingests it into a fresh
+database with ``IngestService.ingest_bytes`` (exactly what ``nca-share ingest FILE`` calls),
+then times ``stix2.parse`` on a 10,000-object sample of the same objects in the same run.
+The last line printed is one JSON object with the figures.
+
+    python benchmarks/ingest.py                       # fresh SQLite file in a temp directory
+    python benchmarks/ingest.py --database-url postgresql+psycopg://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import orjson
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import synthetic_objects  # noqa: E402
+from nca_share.config import load_settings  # noqa: E402
+from nca_share.db import Database, make_engine  # noqa: E402
+from nca_share.stix.ingest import IngestService  # noqa: E402
+from nca_share.stix.tlp import TLP  # noqa: E402
+
+
+def _fresh_database(url: str | None, workdir: Path) -> tuple[Database, str | None]:
+    """A migrated, empty database; on PostgreSQL a new schema (dropped afterwards)."""
+    schema = None
+    if url is None:
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    elif url.startswith("postgresql"):
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = make_engine(url)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        sep = "&" if "?" in url else "?"
+        url = f"{url}{sep}options=-csearch_path%3D{schema}"
+    database = Database(load_settings(database_url=url, data_dir=workdir))
+    database.upgrade()
+    return database, schema
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _baseline(objects: list[dict[str, object]], sample: int) -> float:
+    import stix2
+
+    step = max(1, len(objects) // sample)
+    chosen = objects[::step][:sample]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        for obj in chosen:
+            stix2.parse(obj, allow_custom=True)
+        elapsed = time.perf_counter() - start
+    return len(chosen) / elapsed
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--sample", type=int, default=10_000, help="stix2.parse sample size")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--profile", default=None, help="write a cProfile dump of the ingest")
+    args = parser.parse_args(argv)
+
+    objects = synthetic_objects(args.objects)
+    data = orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects})
+    print(f"bundle: {len(objects)} objects, {len(data) / 1e6:.1f} MB")
+
+    with tempfile.TemporaryDirectory(prefix="nca-bench-") as tmp:
+        database, schema = _fresh_database(args.database_url, Path(tmp))
+        backend = database.engine.dialect.name
+        try:
+            service = IngestService(database, batch_size=args.batch_size)
+            profiler = None
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            start = time.perf_counter()
+            cpu_start = time.process_time()
+            report = service.ingest_bytes(
+                data, origin="benchmark", source="benchmark", default_tlp=TLP.AMBER
+            )
+            elapsed = time.perf_counter() - start
+            cpu = time.process_time() - cpu_start
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+            again_start = time.perf_counter()
+            again = service.ingest_bytes(data, origin="benchmark", source="benchmark")
+            again_elapsed = time.perf_counter() - again_start
+        finally:
+            database.dispose()
+            if schema and args.database_url:
+                _drop_schema(args.database_url, schema)
+
+    ours = report.read / elapsed
+    print(f"backend: {backend}")
+    print(f"ingest: {report.counts()} in {elapsed:.2f} s = {ours:,.0f} objects/s")
+    print(f"ingest CPU time of this process: {cpu:.2f} s (load average {_load()})")
+    print(
+        f"re-ingest (no-op): new_versions={again.new_versions} in {again_elapsed:.2f} s "
+        f"= {again.read / again_elapsed:,.0f} objects/s"
+    )
+    if report.quarantined or report.new_versions != len(objects) or again.new_versions:
+        print("ERROR: unexpected counts", file=sys.stderr)
+        return 1
+    baseline = _baseline(objects, args.sample)
+    print(f"stix2.parse: {baseline:,.0f} objects/s on a {args.sample}-object sample")
+    result = {
+        "benchmark": "ingest",
+        "objects": len(objects),
+        "backend": backend,
+        "ours_per_s": round(ours),
+        "baseline": "stix2.parse",
+        "baseline_per_s": round(baseline),
+        "ratio": round(ours / baseline, 1),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
