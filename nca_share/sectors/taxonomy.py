@@ -176,13 +176,18 @@ class MappingRow:
     id: str
     nis2_key: str
     entity_types: tuple[str, ...]  # empty: the row applies to every type of the key
-    nace: tuple[NaceHint, ...]
+    nace: tuple[NaceHint, ...]  # NACE Rev. 2 (SBI 2008)
+    nace_2025: tuple[NaceHint, ...]  # NACE Rev. 2.1 (SBI 2025)
     stix: frozenset[str]
     stix_partial: frozenset[str]
     note_nl: str | None
     note_en: str | None
     not_derivable: bool
     lex_specialis: str | None
+
+    def hints(self, version: SbiVersion) -> tuple[NaceHint, ...]:
+        """The NACE hints in the numbering of the given SBI edition."""
+        return self.nace if version is SbiVersion.SBI_2008 else self.nace_2025
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +284,20 @@ def _parse_hint(text: str, generic: set[str], legal: set[str], where: str) -> Na
     return NaceHint(text=text, low=low, high=high, generic=text in generic, legal=text in legal)
 
 
+def _row_hints(item: Mapping[str, Any], suffix: str, where: str) -> tuple[NaceHint, ...]:
+    hint_texts = _str_list(item, "nace" + suffix, where)
+    generic = set(_str_list(item, "generic" + suffix, where))
+    legal = set(_str_list(item, "legal" + suffix, where))
+    stray = (generic | legal) - set(hint_texts)
+    if stray:
+        raise ValidationError(
+            f"flags name hints not in 'nace{suffix}': {sorted(stray)}", location=where
+        )
+    if not hint_texts:
+        raise ValidationError(f"'nace{suffix}' needs at least one NACE hint", location=where)
+    return tuple(_parse_hint(t, generic, legal, where) for t in hint_texts)
+
+
 def _load_toml(name: str) -> dict[str, Any]:
     data = resources.files("nca_share.sectors").joinpath("data").joinpath(name).read_text("utf-8")
     try:
@@ -287,9 +306,35 @@ def _load_toml(name: str) -> dict[str, Any]:
         raise ValidationError(str(exc), location=name) from exc
 
 
+def _load_nace_stix(
+    doc: Mapping[str, Any], table: str, vocab: Mapping[str, StixSector]
+) -> dict[str, tuple[str, ...]]:
+    file = "stix.toml"
+    nace_raw = doc.get(table)
+    if not isinstance(nace_raw, dict):
+        raise ValidationError(f"missing [{table}] table", location=file)
+    nace: dict[str, tuple[str, ...]] = {}
+    for prefix, values in nace_raw.items():
+        where = _where(file, table, key=prefix)
+        if not prefix.isdigit() or len(prefix) not in (2, 3, 4):
+            raise ValidationError("NACE prefix must be 2-4 digits", location=where)
+        if not isinstance(values, list) or not values:
+            raise ValidationError("expected a non-empty list of STIX values", location=where)
+        bad = [v for v in values if v not in vocab]
+        if bad:
+            raise ValidationError(f"unknown STIX values {bad}", location=where)
+        nace[prefix] = tuple(values)
+    return nace
+
+
 def _load_stix(
     doc: Mapping[str, Any],
-) -> tuple[dict[str, StixSector], dict[str, tuple[str, ...]], dict[str, frozenset[str]]]:
+) -> tuple[
+    dict[str, StixSector],
+    dict[str, tuple[str, ...]],
+    dict[str, tuple[str, ...]],
+    dict[str, frozenset[str]],
+]:
     file = "stix.toml"
     raw = doc.get("sector")
     if not isinstance(raw, dict) or not raw:
@@ -309,20 +354,8 @@ def _load_stix(
             label_en=_req_str(labels, "en", where),
             has_nis2=value not in without,
         )
-    nace_raw = doc.get("nace")
-    if not isinstance(nace_raw, dict):
-        raise ValidationError("missing [nace] table", location=file)
-    nace: dict[str, tuple[str, ...]] = {}
-    for prefix, values in nace_raw.items():
-        where = _where(file, "nace", key=prefix)
-        if not prefix.isdigit() or len(prefix) not in (2, 3, 4):
-            raise ValidationError("NACE prefix must be 2-4 digits", location=where)
-        if not isinstance(values, list) or not values:
-            raise ValidationError("expected a non-empty list of STIX values", location=where)
-        bad = [v for v in values if v not in vocab]
-        if bad:
-            raise ValidationError(f"unknown STIX values {bad}", location=where)
-        nace[prefix] = tuple(values)
+    nace = _load_nace_stix(doc, "nace", vocab)
+    nace_2025 = nace | _load_nace_stix(doc, "nace_2025", vocab)
     narrower_raw = doc.get("narrower", {})
     if not isinstance(narrower_raw, dict):
         raise ValidationError("[narrower] must be a table", location=file)
@@ -334,7 +367,7 @@ def _load_stix(
         if bad or not parts:
             raise ValidationError(f"unknown or missing STIX values {bad}", location=where)
         narrower[value] = frozenset(parts)
-    return vocab, nace, narrower
+    return vocab, nace, nace_2025, narrower
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +378,8 @@ class Taxonomy:
     entity_types: Mapping[str, EntityType]
     rows: tuple[MappingRow, ...]
     stix: Mapping[str, StixSector]
-    nace_stix: Mapping[str, tuple[str, ...]]
+    nace_stix: Mapping[str, tuple[str, ...]]  # NACE Rev. 2 prefixes (SBI 2008)
+    nace_stix_2025: Mapping[str, tuple[str, ...]]  # NACE Rev. 2.1 prefixes (SBI 2025)
     narrower: Mapping[str, frozenset[str]]
 
     @classmethod
@@ -356,7 +390,7 @@ class Taxonomy:
 
         :raises ValidationError: a document is malformed; ``location`` names file and entry.
         """
-        vocab, nace_stix, narrower = _load_stix(stix)
+        vocab, nace_stix, nace_stix_2025, narrower = _load_stix(stix)
 
         sectors: dict[str, Nis2Sector] = {}
         for i, item in enumerate(_table_list(nis2, "sector", "nis2.toml")):
@@ -420,15 +454,8 @@ class Taxonomy:
             for slug in row_types:
                 if slug not in types or types[slug].nis2_key != key:
                     raise ValidationError(f"entity type {slug!r} is not of {key}", location=where)
-            hint_texts = _str_list(item, "nace", where)
-            generic = set(_str_list(item, "generic", where))
-            legal = set(_str_list(item, "legal", where))
-            stray = (generic | legal) - set(hint_texts)
-            if stray:
-                raise ValidationError(f"flags name hints not in 'nace': {stray}", location=where)
-            hints = tuple(_parse_hint(t, generic, legal, where) for t in hint_texts)
-            if not hints:
-                raise ValidationError("a row needs at least one NACE hint", location=where)
+            hints = _row_hints(item, "", where)
+            hints_2025 = _row_hints(item, "_2025", where) if "nace_2025" in item else hints
             stix_values = frozenset(_str_list(item, "stix", where))
             partial = frozenset(_str_list(item, "stix_partial", where))
             for value in stix_values | partial:
@@ -454,6 +481,7 @@ class Taxonomy:
                     nis2_key=key,
                     entity_types=row_types,
                     nace=hints,
+                    nace_2025=hints_2025,
                     stix=stix_values,
                     stix_partial=partial,
                     note_nl=note_nl,
@@ -483,6 +511,7 @@ class Taxonomy:
             rows=tuple(rows),
             stix=vocab,
             nace_stix=nace_stix,
+            nace_stix_2025=nace_stix_2025,
             narrower=narrower,
         )
 
@@ -517,7 +546,7 @@ class Taxonomy:
         for row in self.rows:
             # One hint per row: prefer an exact match over a broader-code overlap.
             best: tuple[NaceHint, bool] | None = None
-            for hint in row.nace:
+            for hint in row.hints(version):
                 result = hint.match(digits)
                 if result is True:
                     best = (hint, True)
@@ -564,10 +593,13 @@ class Taxonomy:
             )
         return hints
 
-    def stix_for_nace(self, digits: str) -> tuple[str, ...]:
+    def stix_for_nace(
+        self, digits: str, version: SbiVersion = SbiVersion.SBI_2008
+    ) -> tuple[str, ...]:
         """STIX sectors for NACE digits by longest matching prefix (empty when none)."""
+        table = self.nace_stix if version is SbiVersion.SBI_2008 else self.nace_stix_2025
         for length in range(min(len(digits), 4), 1, -1):
-            values = self.nace_stix.get(digits[:length])
+            values = table.get(digits[:length])
             if values is not None:
                 return values
         return ()
@@ -578,7 +610,9 @@ class Taxonomy:
         sbi_codes: Iterable[str],
         *,
         entity_types: Iterable[str] = (),
+        sbi_version: str | SbiVersion = SbiVersion.SBI_2025,
     ) -> set[str]:
+        version = SbiVersion.parse(sbi_version)
         slugs = set(entity_types)
         for slug in slugs:
             self.entity_type(slug)
@@ -590,7 +624,7 @@ class Taxonomy:
             for row in selected or rows:
                 result |= row.stix
         for code in sbi_codes:
-            result |= set(self.stix_for_nace(nace_class_for_sbi(code)))
+            result |= set(self.stix_for_nace(nace_class_for_sbi(code), version))
         return result
 
     def nis2_keys_for_stix_sector(self, value: str, *, include_partial: bool = False) -> set[str]:
@@ -694,19 +728,26 @@ def hints_for_sbi(code: str, sbi_version: str | SbiVersion) -> list[SectorHint]:
 
 
 def stix_sectors_for(
-    nis2_keys: Iterable[str], sbi_codes: Iterable[str], *, entity_types: Iterable[str] = ()
+    nis2_keys: Iterable[str],
+    sbi_codes: Iterable[str],
+    *,
+    entity_types: Iterable[str] = (),
+    sbi_version: str | SbiVersion = SbiVersion.SBI_2025,
 ) -> set[str]:
     """The STIX ``industry-sector-ov`` values derived for a company, for matching.
 
     Union of the mapping's ``stix`` values of each NIS2 key (and of the keys of
     ``entity_types``; for I.8 the entity types pick the network or the digital row) and the
     STIX values our NACE table gives for each SBI code (also for non-NIS2 companies).
-    Partial values (e.g. ``nuclear`` for electricity) are never derived.
+    Partial values (e.g. ``nuclear`` for electricity) are never derived. ``sbi_version`` says
+    how to read the SBI codes (default 2025: KVK re-coded every company in September 2025).
 
     :raises NotFound: unknown NIS2 key or entity type.
-    :raises ValidationError: a malformed SBI code.
+    :raises ValidationError: a malformed SBI code or version.
     """
-    return load_taxonomy().stix_sectors_for(nis2_keys, sbi_codes, entity_types=entity_types)
+    return load_taxonomy().stix_sectors_for(
+        nis2_keys, sbi_codes, entity_types=entity_types, sbi_version=sbi_version
+    )
 
 
 def nis2_keys_for_stix_sector(value: str, *, include_partial: bool = False) -> set[str]:

@@ -95,6 +95,30 @@ MAPPING_TABLE: list[tuple[str, str | None, list[str], set[str], set[str]]] = [
     ("II.7", None, ["7211", "7220", "8542"], {"education"}, {"non-profit"}),
 ]  # fmt: skip
 
+# The same rows in NACE Rev. 2.1 numbering (SBI 2025), for the rows whose classes changed.
+MAPPING_TABLE_2025: list[tuple[str, list[str]]] = [
+    ("I.1a", ["3511", "3512", "3513", "3514", "3515", "3516", "3540"]),
+    ("I.1c", ["0610", "1920", "4950", "5210", "4681"]),
+    ("I.1d", ["0620", "3521", "3522", "3523", "3524"]),
+    ("I.2b", ["4911", "4912", "4920", "5221"]),
+    ("I.5", ["8610", "8621", "8691", "8699", "7120", "7210", "2110", "2120", "3250", "2660"]),
+    ("I.8", ["6110", "6120", "6190", "6310", "6290", "9499"]),
+    ("I.9", ["6220", "6290"]),
+    ("I.11", ["5122", "6110", "5223"]),
+    ("II.2", ["3811", "3821", "3823", "3833", "3900"]),
+    ("II.3", ["2011", "2059", "4685", "2226"]),
+    ("II.6", ["4791", "6391", "6392", "5829"]),
+    ("II.7", ["7210", "7220", "8540"]),
+]
+# Rev. 2 codes that mean something else (or nothing) in Rev. 2.1.
+RENUMBERED_2025 = [
+    ("4671", "I.1c"),  # 2.1: wholesale of motor vehicles
+    ("4675", "II.3"),  # 2.1: no such class (chemicals wholesale is 46.85)
+    ("6202", "I.9"),  # 2.1: no such class (62.20)
+    ("6311", "I.8"),  # 2.1: no such class (63.10)
+    ("8542", "II.7"),  # 2.1: no such class (85.40)
+]
+
 # NACE classes the table explicitly keeps OUT of a key.
 EXCLUDED = [
     ("4931", "I.2d"),  # urban transit
@@ -246,6 +270,47 @@ def test_i8_without_entity_types_derives_both_rows() -> None:
 def test_excluded_classes_do_not_hint(code: str, key: str) -> None:
     """NACE classes DOMAIN.md keeps out of a key give no hint for it."""
     assert key not in {h.nis2_key for h in hints_for_sbi(code, "2008")}
+
+
+@pytest.mark.parametrize(
+    ("key", "codes"), MAPPING_TABLE_2025, ids=[r[0] for r in MAPPING_TABLE_2025]
+)
+def test_mapping_row_sbi_2025(key: str, codes: list[str]) -> None:
+    """SBI 2025 codes (NACE Rev. 2.1 numbering) hint at the same keys, flagged approximate."""
+    for code in codes:
+        hints = [h for h in hints_for_sbi(code, "2025") if h.nis2_key == key]
+        assert hints, f"SBI 2025 {code} should hint at {key}"
+        assert all(HintFlag.APPROXIMATE_VERSION in h.flags for h in hints)
+
+
+def test_unchanged_rows_match_in_both_editions() -> None:
+    """Rows without Rev. 2.1 changes give the same keys for SBI 2008 and SBI 2025 codes."""
+    changed = {key for key, _ in MAPPING_TABLE_2025}
+    for key, _, codes, _, _ in MAPPING_TABLE:
+        if key in changed:
+            continue
+        for code in codes:
+            old = {h.nis2_key for h in hints_for_sbi(code, "2008")}
+            new = {h.nis2_key for h in hints_for_sbi(code, "2025")}
+            assert key in old
+            assert key in new
+
+
+@pytest.mark.parametrize(("code", "key"), RENUMBERED_2025)
+def test_renumbered_classes_follow_the_edition(code: str, key: str) -> None:
+    """A Rev. 2 class that changed meaning in Rev. 2.1 hints only under SBI 2008."""
+    assert key in {h.nis2_key for h in hints_for_sbi(code, "2008")}
+    assert key not in {h.nis2_key for h in hints_for_sbi(code, "2025")}
+
+
+def test_stix_from_sbi_follows_the_edition() -> None:
+    """Weapons are 25.40 in NACE Rev. 2 but 25.30 in Rev. 2.1; the default edition is 2025."""
+    assert stix_sectors_for([], ["2540"], sbi_version="2008") == {"manufacturing", "defense"}
+    assert stix_sectors_for([], ["2540"], sbi_version="2025") == {"manufacturing"}
+    assert stix_sectors_for([], ["2530"]) == {"manufacturing", "defense"}
+    assert stix_sectors_for([], ["3032"]) == {"manufacturing", "aerospace", "defense"}
+    with pytest.raises(ValidationError):
+        stix_sectors_for([], ["2530"], sbi_version="1993")
 
 
 # ----------------------------------------------------------------------------- hint flags
@@ -434,6 +499,10 @@ def _broken(mutate: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
         del nis2_doc["entity_type"][3]["nl"]
     elif mutate == "nace_unknown_stix":
         stix_doc["nace"]["41"] = ["buildings"]
+    elif mutate == "flag_not_in_nace_2025":
+        mapping_doc["row"][0]["generic_2025"] = ["35.11"]
+    elif mutate == "bad_nace_2025":
+        mapping_doc["row"][0]["nace_2025"] = []
     return nis2_doc, mapping_doc, stix_doc
 
 
@@ -452,6 +521,8 @@ def _broken(mutate: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]
         "annex_mismatch",
         "missing_label",
         "nace_unknown_stix",
+        "flag_not_in_nace_2025",
+        "bad_nace_2025",
     ],
 )
 def test_broken_data_is_rejected_at_load(mutate: str) -> None:
