@@ -284,3 +284,45 @@ def test_strictest_marking_wins(
         assert _LABEL_RANK[result.label] == max(ranks)
     else:
         assert result is None
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=12)
+    | st.sampled_from([*_ALL_IDS, "tlp", "TLP", "amber", "TLP:RED", TLP2_EXTENSION_ID]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["tlp", "tlp_2_0", "marking_ref", "statement", "x", TLP2_EXTENSION_ID, "selectors"]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=15,
+)
+_MD_KEYS = st.sampled_from(
+    [
+        "id",
+        "definition_type",
+        "definition",
+        "extensions",
+        "name",
+        "x_opencti_definition_type",
+        "x_opencti_definition",
+        "object_marking_refs",
+        "granular_markings",
+    ]
+)
+
+
+@given(st.dictionaries(_MD_KEYS, _JSON, max_size=6), st.dictionaries(st.text(), _JSON))
+def test_random_shapes_never_raise(obj: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Random marking shapes never raise; results are TLPs or None."""
+    assert marking_definition_tlp(obj) in (None, *TLP)
+    assert effective_tlp(obj) in (None, *TLP)
+    extra_tlps = {k: TLP.RED for k in extra}
+    assert effective_tlp(obj, extra_tlps) in (None, *TLP)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import stix2
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nca_share.stix.observables import extract_observables
 from nca_share.stix.tlp import TLP, effective_tlp, marking_definition_tlp
@@ -227,3 +229,37 @@ def test_non_dict_input() -> None:
     """A non-dict gives an empty dict (and detection does not raise)."""
     assert upgrade_to_21(None) == {}  # type: ignore[arg-type]
     assert detect_spec_version(None, "2.0") == "2.1"  # type: ignore[arg-type]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(
+    st.one_of(
+        st.sampled_from([*TYPES_FROM_LABELS, "bundle", "identity", "ipv4-addr", "x-custom"]),
+        _JSON,
+    ),
+    st.dictionaries(
+        st.sampled_from(
+            ["labels", "spec_version", "pattern_type", "is_family", "objects", "indicator_types"]
+        ),
+        _JSON,
+        max_size=4,
+    ),
+    st.one_of(st.none(), st.sampled_from(["2.0", "2.1"]), st.text(max_size=4)),
+)
+def test_random_objects_never_raise(typ: Any, props: dict[str, Any], bundle_spec: Any) -> None:
+    """Random objects never raise; the input is unchanged and no property is lost."""
+    obj = {**props, "type": typ}
+    before = copy.deepcopy(obj)
+    new = upgrade_to_21(obj)
+    assert obj == before
+    assert detect_spec_version(obj, bundle_spec) in ("2.0", "2.1")
+    if typ != "bundle":
+        assert all(new[k] == v for k, v in obj.items() if k != "spec_version")
