@@ -154,6 +154,10 @@ class Nis2Facts:
         taxonomy = load_taxonomy()
         types = frozenset(self.entity_types)
         keys = set(self.annex_keys)
+        if not all(isinstance(v, str) for v in (*types, *keys)):
+            raise ValidationError(
+                "entity types and NIS2 keys must be text", location="entity_types"
+            )
         for slug in sorted(types):
             try:
                 key = taxonomy.entity_type(slug).nis2_key

@@ -93,7 +93,7 @@ class SizeAssessment:
 
     size: SizeClass
     candidates: tuple[SizeClass, ...]  # classes still possible (one when decided)
-    headcount: int | None
+    headcount: Amount | None
     turnover_eur: Amount | None
     balance_sheet_eur: Amount | None
     group_aggregated: bool
@@ -119,7 +119,7 @@ def _or(a: bool | None, b: bool | None) -> bool | None:
 
 def _fits(
     ceiling: SizeCeiling,
-    headcount: int | None,
+    headcount: Amount | None,
     turnover: Amount | None,
     balance: Amount | None,
 ) -> bool | None:
@@ -146,7 +146,7 @@ def _eur(value: Amount) -> str:
 
 
 def size_class(
-    headcount: int | None,
+    headcount: Amount | None,
     turnover_eur: Amount | None,
     balance_sheet_eur: Amount | None,
     *,
@@ -154,7 +154,8 @@ def size_class(
 ) -> SizeAssessment:
     """The size class per Recommendation 2003/361/EC.
 
-    :param headcount: staff headcount (annual work units), None when unknown.
+    :param headcount: staff headcount in annual work units (part-time staff count as
+        fractions, so a Decimal is accepted), None when unknown.
     :param turnover_eur: annual turnover in euros, None when unknown.
     :param balance_sheet_eur: annual balance-sheet total in euros, None when unknown.
     :param group_aggregated: the figures already include partner and linked enterprises.
@@ -163,8 +164,6 @@ def size_class(
     _check("headcount", headcount)
     _check("turnover_eur", turnover_eur)
     _check("balance_sheet_eur", balance_sheet_eur)
-    if headcount is not None and isinstance(headcount, Decimal):
-        raise ValidationError("headcount must be a whole number", location="headcount")
 
     # A class is possible when it may fit and no smaller class surely fits.
     candidates: list[SizeClass] = []

@@ -219,6 +219,7 @@ def test_annex_keys_are_derived_from_entity_types() -> None:
         ({"entity_types": [], "size": "small", "annex_keys": ["III.1"]}, "annex_keys"),
         ({"entity_types": [], "size": "huge"}, "size"),
         ({"entity_types": [], "size": "small", "designation": "vital"}, "designation"),
+        ({"entity_types": [3], "size": "small"}, "entity_types"),
     ],
 )
 def test_bad_facts_rejected(kwargs: dict[str, object], location: str) -> None:

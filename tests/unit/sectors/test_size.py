@@ -112,8 +112,11 @@ def test_group_aggregated_flag_is_kept() -> None:
 
 
 def test_decimal_amounts() -> None:
-    """Decimal amounts compare exactly at the ceiling."""
+    """Decimal amounts compare exactly at the ceiling; headcount may be fractional AWU."""
     assert size_class(9, Decimal("2000000.00"), None).size is MICRO
+    assert size_class(Decimal("9.9"), 1, 1).size is MICRO
+    assert size_class(Decimal("10.0"), 1, 1).size is SMALL
+    assert size_class(Decimal("249.5"), 1, 1).size is MEDIUM
     assert size_class(9, Decimal("2000000.01"), Decimal("2000000.01")).size is SMALL
 
 
@@ -126,7 +129,7 @@ def test_decimal_amounts() -> None:
         (True, 0, 0, "headcount"),
         (1, "10", 0, "turnover_eur"),
         (1, 1.5, 0, "turnover_eur"),
-        (Decimal("1.5"), 0, 0, "headcount"),
+        (Decimal("-0.5"), 0, 0, "headcount"),
     ],
 )
 def test_bad_figures_rejected(
