@@ -102,7 +102,7 @@ RULES: tuple[Rule, ...] = (
     Rule(12, Nis2Result.OUT_OF_SCOPE, "Art. 2(1)", "art. 2 lid 1"),
 )  # fmt: skip
 
-# The entity types the rules name (validated against the taxonomy at import time below).
+# The entity types the rules name (tests/unit/sectors checks they exist in the taxonomy).
 ALWAYS_ESSENTIAL_TYPES = frozenset({"qualified_tsp", "tld_registry", "dns_provider"})
 PUBLIC_NETWORK_TYPES = frozenset({"public_ecn", "public_ecs"})
 ALWAYS_IMPORTANT_TYPES = frozenset({"public_ecn", "public_ecs", "non_qualified_tsp"})
