@@ -88,7 +88,6 @@ _STR_FIELDS: Final = (
     "pattern",
     "pattern_type",
     "relationship_type",
-    "identity_class",
     "lang",
 )
 _LIST_FIELDS: Final = (
