@@ -178,8 +178,10 @@ def marking_definition_tlp(md: dict[str, Any]) -> TLP | None:
     """The TLP a marking-definition object stands for, or None when it is not a TLP marking.
 
     Understands well-known ids, ``definition_type: "tlp"`` with ``definition.tlp`` (TLP 1.0),
-    the TLP 2.0 property extension (``tlp_2_0``), and OpenCTI's ``x_opencti_definition_type:
-    "TLP"`` with ``x_opencti_definition`` or a ``TLP:...`` name. Never raises.
+    the TLP 2.0 property extension (``tlp_2_0``), OpenCTI's ``x_opencti_definition_type:
+    "TLP"`` with ``x_opencti_definition`` or a ``TLP:...`` name, and markings whose whole
+    statement or name is a TLP label (``"TLP:RED"``). Other statement markings are not TLP.
+    Never raises.
     """
     if not isinstance(md, dict):
         return None
@@ -208,7 +210,14 @@ def marking_definition_tlp(md: dict[str, Any]) -> TLP | None:
         if tlp is None:
             tlp = _parse_label(md.get("name"))
         return tlp
-    return None
+    # A statement (or definition-less marking) whose whole statement or name is a TLP label,
+    # e.g. {"statement": "TLP:RED"}: the producer means that TLP.
+    definition = md.get("definition")
+    if isinstance(definition, dict):
+        tlp = _parse_label(definition.get("statement"))
+        if tlp is not None:
+            return tlp
+    return _parse_label(md.get("name"))
 
 
 def _lookup(ref: object, extra: Mapping[str, TLP] | None) -> TLP | None:

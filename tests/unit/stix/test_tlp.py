@@ -179,6 +179,22 @@ def test_opencti_style_marking_objects() -> None:
     assert marking_definition_tlp({**base, "x_opencti_definition_type": "PAP"}) is None
 
 
+def test_statement_that_is_a_tlp_label() -> None:
+    """A marking whose whole statement or name is a TLP label means that TLP."""
+    md = {
+        "type": "marking-definition",
+        "id": STATEMENT_ID,
+        "definition_type": "statement",
+        "definition": {"statement": "TLP:RED"},
+    }
+    assert marking_definition_tlp(md) is TLP.RED
+    assert marking_definition_tlp({"id": STATEMENT_ID, "name": "TLP:AMBER+STRICT"}) is (
+        TLP.AMBER_STRICT
+    )
+    md["definition"] = {"statement": "Shared under TLP:RED, do not forward"}
+    assert marking_definition_tlp(md) is None
+
+
 def test_statement_marking_is_not_tlp() -> None:
     """A statement marking is not a TLP marking."""
     md = {
