@@ -59,8 +59,12 @@ KINDS: Final = frozenset(
 #: Hash kinds and their hex length.
 HASH_KINDS: Final[Mapping[str, int]] = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
 
-#: STIX hash-algorithm names (upper-cased, ``-``/``_``/spaces removed) → our kind.
+#: STIX hash-algorithm names (as in the vocabulary, or upper-cased with ``-``/``_``/spaces
+#: removed) → our kind.
 _HASH_ALGORITHMS: Final[Mapping[str, str]] = {
+    "SHA-256": "sha256",
+    "SHA-1": "sha1",
+    "SHA-512": "sha512",
     "MD5": "md5",
     "SHA1": "sha1",
     "SHA256": "sha256",
@@ -208,7 +212,7 @@ def normalize(kind: str, value: object) -> Observable | None:
     For the IP kinds the result's kind follows the value: ``normalize("ipv4", "10.0.0.0/8")``
     is an ``ipv4-cidr``, and a /32 CIDR is a plain ``ipv4``.
     """
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not isinstance(kind, str):
         return None
     if kind in ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr"):
         obs = ip_observable(value)
@@ -237,8 +241,11 @@ _NORMALIZERS: Final[Mapping[str, Callable[[str], str | None]]] = {
 
 def hash_kind(algorithm: object) -> str | None:
     """Our hash kind for a STIX hash-algorithm name ("MD5", "SHA-256", "sha256", ...)."""
-    if not isinstance(algorithm, str) or len(algorithm) > 16:
+    if not isinstance(algorithm, str):
         return None
+    kind = _HASH_ALGORITHMS.get(algorithm)
+    if kind is not None or len(algorithm) > 16:
+        return kind
     key = algorithm.upper().replace("-", "").replace("_", "").replace(" ", "")
     return _HASH_ALGORITHMS.get(key)
 

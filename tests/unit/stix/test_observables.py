@@ -130,6 +130,7 @@ def test_normalize_non_strings(value: Any) -> None:
     """Non-string values are not observables (and do not raise)."""
     for kind in KINDS:
         assert normalize(kind, value) is None
+    assert normalize(["ipv4"], "192.0.2.1") is None  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
