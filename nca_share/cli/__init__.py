@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nca_share.cli.jobs",
     "nca_share.cli.orgs",
     "nca_share.cli.serve",
+    "nca_share.cli.users",
 )
 
 
