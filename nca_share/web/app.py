@@ -35,6 +35,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "nca_share.api.stix:blp",
     "nca_share.api.audit:blp",
     "nca_share.api.organisations:blp",
+    "nca_share.api.constituency:blp",
 )
 
 #: gettext domains, one per package, merged into one catalogue per request. Each lives in
