@@ -16,14 +16,14 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 MIN_PASSWORD = 12
 
 
 class SignupForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=320)])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
     password = PasswordField(
         _l("Password"),
         description=_l("At least %(n)s characters.", n=MIN_PASSWORD),
@@ -54,7 +54,7 @@ class RecoveryForm(FlaskForm):
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Email(), Length(max=320)])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=320)])
 
 
 class ResetConfirmForm(FlaskForm):

@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
+from nca_share.auth.models import User
 from nca_share.auth.service import AccountDisabled, EmailNotVerified
 from nca_share.errors import AuthenticationError, TooManyAttempts, ValidationError
 from nca_share.web.context import db_session
@@ -26,7 +27,6 @@ from nca_share.web.i18n import localtime, select_locale
 from nca_share.web.services import auth_service, client_ip
 from nca_share.web.session import (
     begin_second_factor,
-    current_user,
     login_session,
     logout_session,
     needs_totp_enrolment,
@@ -72,10 +72,9 @@ def login_problem(exc: AuthenticationError) -> str:
     return _("Incorrect e-mail address or password.")
 
 
-def _after_login() -> ResponseReturnValue:
-    user = current_user() or pending_user()
+def _after_login(user: User) -> ResponseReturnValue:
     target = safe_next(request.values.get("next"))
-    if user is not None and needs_totp_enrolment(user):
+    if needs_totp_enrolment(user):
         flash(_("Your role requires two-factor authentication. Set it up now."), "info")
         return redirect(url_for("account.totp_setup"))
     return redirect(target or url_for("main.index"))
@@ -138,7 +137,7 @@ def login() -> ResponseReturnValue:
                 begin_second_factor(user)
                 return redirect(url_for("auth.login_totp", next=form.next.data or None))
             login_session(user)
-            return _after_login()
+            return _after_login(user)
     return render_template("auth/login.html", form=form, error=error)
 
 
@@ -163,7 +162,7 @@ def login_totp() -> ResponseReturnValue:
         else:
             db_session().commit()
             login_session(user)
-            return _after_login()
+            return _after_login(user)
     return render_template("auth/login_totp.html", form=form, error=error)
 
 
@@ -189,7 +188,7 @@ def login_recovery() -> ResponseReturnValue:
             db_session().commit()
             login_session(user)
             flash(_("Recovery code accepted. You have %(n)s codes left.", n=left), "info")
-            return _after_login()
+            return _after_login(user)
     return render_template("auth/login_recovery.html", form=form, error=error)
 
 
