@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, select, update
+from sqlalchemy import Table, and_, select, text, update
 from sqlalchemy.engine import Connection
 
 from nca_share.clock import Clock, SystemClock
@@ -97,6 +97,17 @@ def _retry_after(exc: Exception, cap_s: float) -> float:
     if isinstance(hint, bool) or not isinstance(hint, int | float) or hint != hint:
         return 0.0
     return float(min(max(hint, 0.0), cap_s))
+
+
+def _begin_bookkeeping(conn: Connection) -> None:
+    """Start a claim/outcome transaction: ``BEGIN IMMEDIATE`` on SQLite; on PostgreSQL
+    ``synchronous_commit = off`` for this transaction only. Losing such a commit in a server
+    crash merely makes a job run again (delivery is at least once anyway), and it saves the
+    WAL flush wait that otherwise dominates a short job's cost."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    else:
+        begin_immediate(conn)
 
 
 def default_worker_id() -> str:
@@ -194,7 +205,7 @@ class Worker:
         """
         default_max = self.settings.jobs.max_attempts
         with self.database.engine.connect() as conn:
-            begin_immediate(conn)
+            _begin_bookkeeping(conn)
             now = self.clock.now()
             while True:
                 row = conn.execute(self._due_query(conn, now, expired=True)).first()
@@ -357,6 +368,7 @@ class Worker:
     def _finish(self, job: ClaimedJob, values: dict[str, Any]) -> bool:
         c = _JOBS.c
         with self.database.engine.begin() as conn:
+            _begin_bookkeeping(conn)
             result = conn.execute(
                 update(_JOBS)
                 .where(
