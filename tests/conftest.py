@@ -29,9 +29,10 @@ PG_ENV = "NCA_SHARE_TEST_DATABASE_URL"
 
 # Shared plugins from tests/fixtures/: add one line per module.
 pytest_plugins: list[str] = [
-    "tests.fixtures.smtp",
     "tests.fixtures.web",
     "tests.fixtures.dns",
+    "tests.fixtures.smtp",
+    "tests.fixtures.taxii",
 ]
 
 
