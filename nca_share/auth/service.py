@@ -26,7 +26,7 @@ from urllib.parse import quote
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from nca_share.access.principal import Principal, principal_for_user
@@ -161,6 +161,15 @@ class AuthService:
 
     def list_users(self) -> Sequence[User]:
         return self.session.scalars(select(User).order_by(User.email)).all()
+
+    def prune_login_attempts(self, older_than: timedelta = timedelta(days=7)) -> int:
+        """Delete login attempts older than ``older_than`` (they only serve throttling).
+
+        :returns: how many rows were deleted.
+        """
+        cutoff = self.clock.now() - older_than
+        result = self.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def check_password_policy(self, password: str, email: str) -> None:
         """At least ``password_min_length`` characters and not the e-mail address.
@@ -869,8 +878,16 @@ class AuthService:
 
     def _count_user_failure(self, user: User, now: datetime, ip: str | None) -> None:
         cfg = self.settings.auth
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= cfg.max_failed_logins:
+        self.session.flush()
+        # Incremented in SQL, so concurrent attempts cannot lose a count.
+        count = self.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)
+        ).scalar_one()
+        user.failed_logins = count
+        if count >= cfg.max_failed_logins:
             user.locked_until = now + timedelta(minutes=cfg.lockout_minutes)
             user.failed_logins = 0
             self.audit.record(

@@ -301,3 +301,16 @@ def test_default_argon2_cost(settings: Settings, database: Database) -> None:
     with database.session() as s:
         user = AuthService(s, settings).authenticate("hal@example.nl", PASSWORD, None)
         assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_prune_login_attempts(auth: AuthFactory, clock: FrozenClock) -> None:
+    """Old login attempts are pruned; recent ones still count for throttling."""
+    _verified_user(auth)
+    with auth() as svc, pytest.raises(InvalidCredentials):
+        svc.authenticate("ann@example.nl", "wrong password here", "192.0.2.1")
+    clock.advance(timedelta(days=8))
+    with auth() as svc:
+        svc.authenticate("ann@example.nl", PASSWORD, "192.0.2.1")
+    with auth() as svc:
+        assert svc.prune_login_attempts() == 1
+        assert svc.prune_login_attempts() == 0
