@@ -15,6 +15,7 @@ import click
 from nca_share.cli.context import CliContext
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "nca_share.cli.up",
     "nca_share.cli.db",
     "nca_share.cli.feeds",
     "nca_share.cli.ingest",
