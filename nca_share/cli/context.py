@@ -19,9 +19,15 @@ class CliContext:
 
     @cached_property
     def database(self) -> Database:
-        """The database, migrated to head (commands that need the schema just use this)."""
+        """The database, migrated to head (commands that need the schema just use this).
+
+        It is disposed when the click context closes, so no connection outlives the command.
+        """
         db = Database(self.settings)
         db.upgrade()
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.find_root().call_on_close(db.dispose)
         return db
 
 
