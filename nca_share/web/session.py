@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from nca_share.access import Principal, principal_for_user
@@ -56,10 +56,7 @@ def needs_totp_enrolment(user: User) -> bool:
 
 def login_session(user: User) -> None:
     """Mark ``user`` as fully signed in (after password and, if enabled, TOTP)."""
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    _fresh_session()
     session["uid"] = user.id
     session["stamp"] = user.security_stamp
     session.permanent = True
@@ -67,10 +64,7 @@ def login_session(user: User) -> None:
 
 def begin_second_factor(user: User) -> None:
     """Password accepted; the TOTP (or recovery code) step is still due."""
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
+    _fresh_session()
     session["pending_uid"] = user.id
     session["pending_stamp"] = user.security_stamp
 
@@ -88,10 +82,20 @@ def pending_user() -> User | None:
 
 def logout_session() -> None:
     """Forget the signed-in user (the language choice stays)."""
+    _fresh_session()
+
+
+def _fresh_session() -> None:
+    """Start a new session (no fixation across login/logout); keep the language choice.
+
+    The CSRF token is rotated too: the one cached for this request belonged to the old
+    session, so forms rendered after this call get a new one.
+    """
     locale = session.get("locale")
     session.clear()
     if locale:
         session["locale"] = locale
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
 def load_principal() -> None:
