@@ -283,7 +283,8 @@ def join_url(base: str, relative: str) -> str:
         return relative
     if urlsplit(base).scheme in ("http", "https", "file"):
         return urljoin(base, relative)
-    return str(Path(base).parent / relative)
+    directory = Path(base) if base.endswith(("/", os.sep)) else Path(base).parent
+    return str(directory / relative)
 
 
 class FeedSource:
