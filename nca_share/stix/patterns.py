@@ -8,14 +8,16 @@ The fast path is a hand-written tokenizer and recursive-descent parser for the c
 the STIX pattern grammar: observation expressions in ``[...]`` joined by ``AND``/``OR`` and
 parenthesised, comparison expressions joined by ``AND``/``OR`` and parenthesised, comparisons
 ``object-type:path OP 'string'`` with ``NOT``, ``=``/``==``/``!=``/``<>``/``<``/``<=``/``>``/
-``>=``/``LIKE``/``MATCHES``/``ISSUBSET``/``ISSUPERSET``. Anything else (qualifiers, FOLLOWEDBY,
-``IN``, ``EXISTS``, non-string literals, comments, keywords used as names, very deep nesting)
+``>=``/``LIKE``/``MATCHES``/``ISSUBSET``/``ISSUPERSET`` and ``IN`` with a set of strings.
+Anything else (qualifiers, FOLLOWEDBY, ``EXISTS``, non-string literals, comments, keywords used
+as names, very deep nesting)
 makes the fast path give up, and the parser decides. The fast path never accepts a pattern the
 parser rejects, so both give the same answer on every input; invalid patterns give ``[]``.
 
 Which comparisons yield an observable (the same rule for both paths):
 
-- equality (``=``/``==``, not negated) on ``ipv4-addr:value``, ``ipv6-addr:value``,
+- equality (``=``/``==``, or ``IN`` for each string of the set; not negated) on
+  ``ipv4-addr:value``, ``ipv6-addr:value``,
   ``network-traffic:dst_ref.value``/``src_ref.value`` (an IP, or a domain name for the refs),
   ``domain-name:value``, ``domain-name:resolves_to_refs[*].value`` (an IP or a domain name),
   ``url:value``, ``email-addr:value``,
@@ -90,7 +92,7 @@ _TOKEN: Final = re.compile(
     r"|(?P<s>'(?:[^'\\]|\\['\\])*')"
     r"|(?P<i>[A-Za-z_][A-Za-z0-9_-]*)"
     r"|(?P<o>==|!=|<>|<=|>=|=|<|>)"
-    r"|(?P<p>[\[\]():.*])"
+    r"|(?P<p>[\[\]():.*,])"
     r"|(?P<n>0|[1-9][0-9]*)"
     r"|(?P<x>.)",
     re.DOTALL,
@@ -108,6 +110,7 @@ _SINGLE: Final = re.compile(
     re.DOTALL,
 )
 _PATH_COMPONENT: Final = re.compile(rf"{_N}|{_S}")
+_SET_MEMBER: Final = re.compile(rf"[A-Za-z]?{_S}|[^,']+")
 
 
 def _unquote(literal: str) -> str:
@@ -234,6 +237,9 @@ class _Parser:
                 op = "="
             elif op == "<>":
                 op = "!="
+        elif op_kind == _ID and op == "IN":
+            self.pos = self._set_literal(pos + 1, obj_type, tuple(path), negated)
+            return
         elif op_kind != _ID or op not in _WORD_OPS:
             raise _GiveUp
         pos += 1
@@ -241,6 +247,28 @@ class _Parser:
             raise _GiveUp
         self.out.append((obj_type, tuple(path), op, negated, _unquote(texts[pos])))
         self.pos = pos + 1
+
+    def _set_literal(self, pos: int, obj_type: str, path: tuple[str, ...], negated: bool) -> int:
+        """``( 'a', 'b', ... )`` (string members only, else give up); one comparison each."""
+        kinds, texts = self.kinds, self.texts
+        n = len(kinds)
+        if pos + 1 >= n or texts[pos] != "(" or kinds[pos] != _PUNCT:
+            raise _GiveUp
+        pos += 1
+        if texts[pos] == ")" and kinds[pos] == _PUNCT:
+            return pos + 1
+        while True:
+            if pos >= n or kinds[pos] != _STR:
+                raise _GiveUp
+            self.out.append((obj_type, path, "IN", negated, _unquote(texts[pos])))
+            pos += 1
+            if pos >= n or kinds[pos] != _PUNCT:
+                raise _GiveUp
+            if texts[pos] == ")":
+                return pos + 1
+            if texts[pos] != ",":
+                raise _GiveUp
+            pos += 1
 
     def _path_component(self, pos: int, path: list[str]) -> int:
         if pos >= len(self.kinds):
@@ -318,10 +346,16 @@ def _reference_comparisons(pattern: str) -> list[Comparison]:
                 op = "="
             elif op == "<>":
                 op = "!="
-            if not (isinstance(literal, str) and literal.startswith("'")):
+            if not isinstance(literal, str):
                 continue
             components = tuple(c for c in path if isinstance(c, str))
-            result.append((obj_type, components, op, negated, _unquote(literal)))
+            if op == "IN":
+                # getText() of the set literal: its tokens without whitespace, e.g. "('a',1)"
+                for member in _SET_MEMBER.findall(literal[1:-1]):
+                    if member.startswith("'"):
+                        result.append((obj_type, components, op, negated, _unquote(member)))
+            elif literal.startswith("'"):
+                result.append((obj_type, components, op, negated, _unquote(literal)))
     return result
 
 
@@ -375,7 +409,7 @@ def _observable(comparison: Comparison) -> Observable | None:
     obj_type, path, op, negated, value = comparison
     if negated:
         return None
-    if op == "=":
+    if op == "=" or op == "IN":
         if len(path) == 2 and path[0] == "hashes" and obj_type in _HASHED_TYPES:
             kind = hash_kind(path[1])
             return normalize(kind, value) if kind is not None else None

@@ -132,7 +132,17 @@ MD5 = "d41d8cd98f00b204e9800998ecf8427e"
             "STOP t'2024-02-01T00:00:00Z'",
             [("ipv4", "192.0.2.3")],
         ),
-        ("[ipv4-addr:value IN ('192.0.2.1', '192.0.2.2')]", []),
+        (
+            "[ipv4-addr:value IN ('192.0.2.1', '192.0.2.0/24', 'x', 7, h'ab', 'a,b')]",
+            [("ipv4", "192.0.2.1"), ("ipv4-cidr", "192.0.2.0/24")],
+        ),
+        (
+            "[domain-name:value IN ('A.example','b.example')]",
+            [("domain", "a.example"), ("domain", "b.example")],
+        ),
+        ("[domain-name:value NOT IN ('a.example')]", []),
+        ("[domain-name:value IN ()]", []),
+        ("[domain-name:value IN ('a.example',)]", []),
         ("[ipv4-addr:value != '192.0.2.1']", []),
         ("[ipv4-addr:value NOT = '192.0.2.1']", []),
         ("[ipv4-addr:value NOT ISSUBSET '10.0.0.0/8']", []),
@@ -164,7 +174,8 @@ def test_simple_patterns_take_the_fast_path() -> None:
         Observable("url", "http://a/"),
     ]
     assert fast_extract("[ipv4-addr:value = '192.0.2.1'] WITHIN 5 SECONDS") is None
-    assert fast_extract("[ipv4-addr:value IN ('192.0.2.1')]") is None
+    assert fast_extract("[ipv4-addr:value IN ('192.0.2.1')]") == [Observable("ipv4", "192.0.2.1")]
+    assert fast_extract("[ipv4-addr:value IN ('192.0.2.1', 1)]") is None
     assert fast_extract("[x:y = 'a'] /* comment */") is None
 
 
@@ -276,8 +287,9 @@ _FAST_OPS = [
     "MATCHES",
     "ISSUBSET",
     "ISSUPERSET",
+    "IN",
 ]
-_ALL_OPS = [*_FAST_OPS, "IN", "EXISTS", "= ="]
+_ALL_OPS = [*_FAST_OPS, "EXISTS", "= ="]
 _ODD_LITERALS = ["42", "-1", "1.5", "true", "h'ab01'", "b'YWJj'", "t'2020-01-01T00:00:00Z'", "'a"]
 
 
@@ -295,8 +307,8 @@ def _comparison(draw: st.DrawFn, simple: bool) -> str:
     not_ = draw(st.sampled_from(["", "", "", "NOT "]))
     ws = draw(_WS)
     if op == "IN":
-        values = draw(st.lists(_literal(simple), min_size=1, max_size=3))
-        return f"{obj_type}:{path} {not_}IN ({', '.join(values)})"
+        values = draw(st.lists(_literal(simple), min_size=0 if simple else 1, max_size=3))
+        return f"{obj_type}:{path}{ws}{not_}IN{draw(_WS)}({f',{ws}'.join(values)})"
     if op == "EXISTS":
         return f"EXISTS {obj_type}:{path}"
     return f"{obj_type}:{path}{ws}{not_}{op}{draw(_WS) or ' '}{draw(_literal(simple))}"
