@@ -9,21 +9,22 @@ the STIX pattern grammar: observation expressions in ``[...]`` joined by ``AND``
 parenthesised, comparison expressions joined by ``AND``/``OR`` and parenthesised, comparisons
 ``object-type:path OP 'string'`` with ``NOT``, ``=``/``==``/``!=``/``<>``/``<``/``<=``/``>``/
 ``>=``/``LIKE``/``MATCHES``/``ISSUBSET``/``ISSUPERSET`` and ``IN`` with a set of strings.
+A single ``[type:path OP 'value']`` is matched by one regular expression before the tokenizer.
 Anything else (qualifiers, FOLLOWEDBY, ``EXISTS``, non-string literals, comments, keywords used
-as names, very deep nesting)
-makes the fast path give up, and the parser decides. The fast path never accepts a pattern the
-parser rejects, so both give the same answer on every input; invalid patterns give ``[]``.
+as names, very deep nesting) makes the fast path give up, and the parser decides. The fast path
+never accepts a pattern the parser rejects, so both give the same answer on every input
+(the tests check this on all shared data and on generated patterns); invalid patterns give
+``[]``.
 
 Which comparisons yield an observable (the same rule for both paths):
 
 - equality (``=``/``==``, or ``IN`` for each string of the set; not negated) on
-  ``ipv4-addr:value``, ``ipv6-addr:value``,
-  ``network-traffic:dst_ref.value``/``src_ref.value`` (an IP, or a domain name for the refs),
-  ``domain-name:value``, ``domain-name:resolves_to_refs[*].value`` (an IP or a domain name),
-  ``url:value``, ``email-addr:value``,
-  ``email-message:from_ref.value``/``sender_ref.value``/``to_refs[*].value``/``cc_refs[*].value``
-  /``bcc_refs[*].value``, ``file:hashes.<MD5|SHA-1|SHA-256|SHA-512>`` (also ``artifact``),
-  ``software:cpe``;
+  ``ipv4-addr:value``, ``ipv6-addr:value``, ``network-traffic:dst_ref.value``/``src_ref.value``
+  and ``domain-name:resolves_to_refs[*].value`` (an IP, or a domain name for the refs),
+  ``domain-name:value``, ``url:value``, ``email-addr:value``,
+  ``email-message:from_ref.value``/``sender_ref.value``/``to_refs[*].value``/
+  ``cc_refs[*].value``/``bcc_refs[*].value``, ``file:hashes.<MD5|SHA-1|SHA-256|SHA-512>``
+  (also ``artifact``), ``software:cpe``;
 - ``ISSUBSET``/``ISSUPERSET`` (not negated) on the IP paths above: the address or CIDR.
 
 The result is de-duplicated and sorted by (kind, value).
@@ -450,7 +451,8 @@ def reference_extract(pattern: str) -> list[Observable]:
         return []
     try:
         comparisons = _reference_comparisons(pattern)
-    except Exception:  # noqa: BLE001 - hostile input: any parser failure means "invalid"
+    except Exception as exc:  # noqa: BLE001 - hostile input: any parser failure means "invalid"
+        log.debug("invalid STIX pattern (%s): %.200s", type(exc).__name__, exc)
         return []
     return observables_from_comparisons(comparisons)
 
