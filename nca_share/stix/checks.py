@@ -162,7 +162,7 @@ def parse_timestamp(value: object, field: str) -> datetime:
 
 
 def _check_ref(field: str, value: object, ids: set[str]) -> None:
-    if value in ids:
+    if isinstance(value, str) and value in ids:
         return
     if not isinstance(value, str) or _ID_RE.fullmatch(value) is None:
         shown = value[:80] if isinstance(value, str) else type(value).__name__

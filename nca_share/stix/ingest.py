@@ -551,6 +551,10 @@ class IngestService:
     def _prepare_one(self, obj: Any, index: int, run: _Run, problems: list[Problem]) -> _Prepared:
         if not isinstance(obj, dict):
             raise Rejected(None, f"an object must be a JSON object, not {type(obj).__name__}")
+        declared = obj.get("spec_version")
+        if declared is not None and declared not in ("2.0", "2.1"):
+            shown = declared[:20] if isinstance(declared, str) else type(declared).__name__
+            raise Rejected("spec_version", f"must be '2.1' or '2.0', got {shown!r}")
         original = detect_spec_version(obj, run.bundle_spec)
         if original == "2.0":
             obj = upgrade_to_21(obj)
