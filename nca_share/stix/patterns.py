@@ -14,7 +14,9 @@ Anything else (qualifiers, FOLLOWEDBY, ``EXISTS``, non-string literals, comments
 as names, very deep nesting) makes the fast path give up, and the parser decides. The fast path
 never accepts a pattern the parser rejects, so both give the same answer on every input
 (the tests check this on all shared data and on generated patterns); invalid patterns give
-``[]``.
+``[]``. One exception: the ANTLR parser hits Python's recursion limit on chains of roughly 900+
+comparisons and then counts the (valid) pattern as invalid; the fast path handles such chains
+iteratively, so it finds their observables (unless the pattern also needs the parser).
 
 Which comparisons yield an observable (the same rule for both paths):
 
