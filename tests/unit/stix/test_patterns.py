@@ -388,3 +388,19 @@ def test_fast_path_agrees_with_parser_on_generated_patterns(pattern: str) -> Non
     if fast is not None:
         assert fast == oracle
     assert extract_from_pattern(pattern) == oracle
+
+
+def test_long_chains_are_handled_iteratively() -> None:
+    """A chain of thousands of comparisons (beyond the ANTLR parser's recursion limit) is
+    handled by the fast path without recursion."""
+    n = 3000
+    pattern = (
+        "["
+        + " OR ".join(
+            f"ipv4-addr:value = '10.{i // 65536}.{i // 256 % 256}.{i % 256}'" for i in range(n)
+        )
+        + "]"
+    )
+    result = extract_from_pattern(pattern)
+    assert len(result) == n
+    assert result[0] == Observable("ipv4", "10.0.0.0")
