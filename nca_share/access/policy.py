@@ -68,11 +68,14 @@ def visible(principal: Principal, tlp: int | None, grants: Iterable[Grant]) -> b
 
 
 def _granted(ref_column: Any, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    """EXISTS a grant of the row's resource matching any of ``conditions``."""
-    return (
-        select(AccessGrant.id)
-        .where(AccessGrant.resource_ref == ref_column, or_(*conditions))
-        .exists()
+    """The row's resource has a grant matching any of ``conditions``.
+
+    Written as ``ref IN (SELECT resource_ref …)`` rather than a correlated EXISTS: the
+    subquery does not depend on the row, so both backends evaluate it once (PostgreSQL as a
+    hashed subplan) even inside the OR of the TLP terms, where an EXISTS would run per row.
+    """
+    return ref_column.in_(  # type: ignore[no-any-return]
+        select(AccessGrant.resource_ref).where(or_(*conditions))
     )
 
 
