@@ -36,6 +36,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "nca_share.api.audit:blp",
     "nca_share.api.organisations:blp",
     "nca_share.api.constituency:blp",
+    "nca_share.constituency.views:bp",
 )
 
 #: gettext domains, one per package, merged into one catalogue per request. Each lives in

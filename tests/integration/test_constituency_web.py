@@ -1,0 +1,74 @@
+"""Constituency pages through the test client: the onboarding wizard end to end, profile
+isolation between organisations, and coordinator member management."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from nca_share.constituency.maturity import load_basisscan
+from tests.fixtures.web import csrf_token, login, make_org, make_user, post_form
+
+
+def test_onboarding_wizard(app: Flask, client: FlaskClient) -> None:
+    """A new user registers a company step by step and lands on its profile."""
+    user = make_user(app, "eigenaar@bakkerij.nl")
+    login(client, user)
+    response = post_form(
+        client, "/onboarding",
+        {"kvk": "12345678", "name": "Bakkerij Test", "province": "utrecht", "municipality": ""},
+    )  # fmt: skip
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    sector_url = response.headers["Location"]
+    assert sector_url.endswith("/onboarding/sector")
+    base = sector_url.rsplit("/", 1)[0]
+    response = post_form(
+        client, sector_url,
+        {"sbi_codes": "1071", "nis2_entity_types": ["food_undertaking"], "action": "next"},
+    )  # fmt: skip
+    assert response.headers["Location"].endswith("/size")
+    response = post_form(
+        client, base + "/size", {"employees": "60", "turnover_eur": "12000000",
+                                 "balance_eur": "11000000"}
+    )  # fmt: skip
+    assert response.headers["Location"].endswith("/nis2")
+    page = client.get(base + "/nis2").get_data(as_text=True)
+    assert "nis2-reasons" in page
+    post_form(client, base + "/nis2", {})
+    answers = {f"q-{s.id}": "partly" for s in load_basisscan().statements}
+    response = post_form(client, base + "/basisscan", {**answers, "action": "score"})
+    assert response.headers["Location"].endswith("/maturity")
+    page = client.get(base + "/maturity").get_data(as_text=True)
+    assert "M2" in page
+    response = post_form(client, base + "/assets", {"kind": "domain", "value": "bakkerij.nl"})
+    page = client.get(base + "/assets").get_data(as_text=True)
+    assert "nca-share-verify=" in page
+    post_form(client, base + "/contacts", {"name": "Eva", "email": "eva@bakkerij.nl",
+                                          "role": "primary", "language": "nl"})  # fmt: skip
+    response = post_form(client, base + "/contacts", {"action": "next"})
+    assert response.headers["Location"].endswith("/preferences")
+    response = post_form(
+        client, base + "/preferences",
+        {"channels": ["email"], "mode": "weekly", "min_urgency": "normal", "language": "nl"},
+    )  # fmt: skip
+    profile_url = response.headers["Location"]
+    page = client.get(profile_url).get_data(as_text=True)
+    assert "Bakkerij Test" in page
+    assert "eva@bakkerij.nl" in page
+
+
+def test_other_organisations_are_404(app: Flask, client: FlaskClient) -> None:
+    """A member cannot open another organisation's profile or wizard steps."""
+    alfa = make_org(app, "12345678", "Alfa")
+    bravo = make_org(app, "23456789", "Bravo")
+    user = make_user(app, "eva@alfa.nl", ("member", alfa, None))
+    login(client, user)
+    assert client.get(f"/organisations/{alfa}").status_code == 200
+    assert client.get(f"/organisations/{bravo}").status_code == 404
+    assert client.get(f"/organisations/{bravo}/onboarding/size").status_code == 404
+    token = csrf_token(client, f"/organisations/{alfa}")
+    response = client.post(
+        f"/organisations/{bravo}/onboarding/size",
+        data={"employees": "5", "csrf_token": token},
+    )
+    assert response.status_code == 404
