@@ -20,6 +20,7 @@ from nca_share.constituency.models import Membership, Organisation, Partnership
 from nca_share.db import Database
 from nca_share.errors import NotFound, ValidationError
 from nca_share.stix.models import StixObject
+from nca_share.stix.store import StixStore
 
 STAFF = {"analyst", "reviewer", "operator"}
 ROLE_NAMES = [r.value for r in Role]
@@ -347,3 +348,40 @@ def test_check_hides_existence(universe: Universe) -> None:
                 "notice:2",
             )
         policy.check(Principal(user_id=universe.user_ids[0]), 4, "notice:2")
+
+
+def test_store_query_pages_only_visible_objects(universe: Universe) -> None:
+    """``StixStore.query(where=policy.filter(...))`` pages through exactly the visible objects."""
+    u = universe
+    member = Principal(
+        user_id=u.user_ids[0],
+        roles=frozenset({"member"}),
+        organisation_ids=frozenset({u.org_ids[0]}),
+        partnership_ids=frozenset({u.partnership_ids[0]}),
+    )
+    with u.database.session() as s:
+        policy = AccessPolicy(s)
+        expected = set()
+        for i in range(30):
+            obj = _stix(i, i % 5)
+            s.add(obj)
+            if i % 3 == 0:
+                policy.grant(obj.stix_id, organisation_id=u.org_ids[0])
+            elif i % 3 == 1:
+                policy.grant(obj.stix_id, partnership_id=u.partnership_ids[0])
+            if visible(member, i % 5, policy.grants(obj.stix_id)):
+                expected.add(obj.stix_id)
+    with u.database.session() as s:
+        store = StixStore(s)
+        where = AccessPolicy(s).filter(member, StixObject.tlp, StixObject.stix_id)
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = store.query(where=where, limit=4, cursor=cursor)
+            seen.extend(o.stix_id for o in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert len(seen) == len(set(seen))
+    assert set(seen) == expected
+    assert 10 < len(expected) < 30
