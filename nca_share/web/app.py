@@ -37,6 +37,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "nca_share.api.organisations:blp",
     "nca_share.api.constituency:blp",
     "nca_share.constituency.views:bp",
+    "nca_share.feeds.views:bp",
+    "nca_share.api.feeds:blp",
 )
 
 #: gettext domains, one per package, merged into one catalogue per request. Each lives in
