@@ -380,7 +380,10 @@ def extract_observables(obj: dict[str, Any]) -> list[Observable]:
     if typ == "indicator":
         pattern_type = obj.get("pattern_type", "stix")
         pattern = obj.get("pattern")
-        if pattern_type == "stix" and isinstance(pattern, str):
+        if (
+            pattern_type == "stix"
+            or (isinstance(pattern_type, str) and pattern_type.lower() == "stix")
+        ) and isinstance(pattern, str):
             out.extend(_patterns.extract_from_pattern(pattern))
     elif typ == "observed-data":
         objects = obj.get("objects")

@@ -275,7 +275,9 @@ def test_indicator_extraction() -> None:
         extract_observables({"type": "indicator", "pattern": pattern, "pattern_type": "stix"})
         == expected
     )
-    for other in ("snort", "yara", "sigma", None):
+    indicator = {"type": "indicator", "pattern": pattern, "pattern_type": "STIX"}
+    assert extract_observables(indicator) == expected
+    for other in ("snort", "yara", "sigma", None, ["stix"]):
         indicator = {"type": "indicator", "pattern": pattern, "pattern_type": other}
         assert extract_observables(indicator) == []
     assert extract_observables({"type": "indicator", "pattern": ["x"]}) == []
