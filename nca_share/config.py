@@ -75,6 +75,18 @@ class JobSettings(BaseModel):
     worker_threads: int = 2
 
 
+class MatchingSettings(BaseModel):
+    """Automatic notices of matching: re-notification windows per notice category."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: A repeat about the same (asset, observable) within this many days adds no new notice:
+    #: compromised-host notices (an address or host of the organisation on a threat list).
+    renotify_compromised_days: int = 7
+    #: ... and every other notice (vulnerable products, exposure).
+    renotify_other_days: int = 30
+
+
 class Settings(BaseSettings):
     """All configuration of one nca_share process; built once, never mutated."""
 
@@ -101,6 +113,7 @@ class Settings(BaseSettings):
     allow_private_urls: bool = False
     smtp: SmtpSettings = SmtpSettings()
     jobs: JobSettings = JobSettings()
+    matching: MatchingSettings = MatchingSettings()
     auth: AuthSettings = AuthSettings()
     dns_resolver: str | None = None
     dns_resolver_port: int = 53
