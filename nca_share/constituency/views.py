@@ -357,9 +357,9 @@ def step_assets(org_id: int) -> ResponseReturnValue:
     """Step 6: networks, domains and products, with DNS verification instructions."""
     org = _org_for_write(org_id)
     form = AssetForm()
+    if request.form.get("action") == "next" and EmptyForm().validate_on_submit():
+        return _next_step(org.id, "assets")
     if form.validate_on_submit():
-        if request.form.get("action") == "next":
-            return _next_step(org.id, "assets")
         if _claim(org, form):
             return redirect(url_for("constituency.step_assets", org_id=org.id))
     products = ProductCatalogue(db_session()).search(request.args.get("product_q", ""))
