@@ -359,9 +359,8 @@ def step_assets(org_id: int) -> ResponseReturnValue:
     form = AssetForm()
     if request.form.get("action") == "next" and EmptyForm().validate_on_submit():
         return _next_step(org.id, "assets")
-    if form.validate_on_submit():
-        if _claim(org, form):
-            return redirect(url_for("constituency.step_assets", org_id=org.id))
+    if form.validate_on_submit() and _claim(org, form):
+        return redirect(url_for("constituency.step_assets", org_id=org.id))
     products = ProductCatalogue(db_session()).search(request.args.get("product_q", ""))
     return _wizard(
         "step_assets.html",
