@@ -120,9 +120,19 @@ class WarningLists:
     """The built-in lists plus the operator's allow-list; ``check`` answers for one value."""
 
     def __init__(self, allow: Iterable[AllowEntry] = ()) -> None:
-        self._networks: list[tuple[str, IPNetwork, str]] = [
-            (name, ipaddress.ip_network(net), why) for name, net, why in SPECIAL_NETWORKS
-        ]
+        self._ranges: list[tuple[int, int, int, str, IPNetwork, str]] = []
+        for name, net, why in SPECIAL_NETWORKS:
+            network = ipaddress.ip_network(net)
+            self._ranges.append(
+                (
+                    network.version,
+                    int(network.network_address),
+                    int(network.broadcast_address),
+                    name,
+                    network,
+                    why,
+                )
+            )
         self._allow_networks: list[tuple[IPNetwork, str]] = []
         self._allow_domains: dict[str, str] = {}
         self._allow_urls: dict[str, str] = {}
@@ -139,18 +149,27 @@ class WarningLists:
 
     def check_ip(self, value: str) -> tuple[str, str] | None:
         """(list, reason) if the address or network ``value`` is listed."""
+        text = value.strip()
         try:
-            network = ipaddress.ip_network(value.strip(), strict=False)
+            network = (
+                ipaddress.ip_network(text, strict=False)
+                if "/" in text
+                else ipaddress.ip_network(ipaddress.ip_address(text))
+            )
         except ValueError:
             return None
-        for name, listed, why in self._networks:
-            if network.version == listed.version and network.overlaps(listed):
+        first, last = int(network.network_address), int(network.broadcast_address)
+        for version, start, end, name, listed, why in self._ranges:
+            if version == network.version and first <= end and start <= last:
                 return name, f"{why}: {listed}"
-        if network.num_addresses == 1 and str(network.network_address) in public_resolvers():
+        if first == last and str(network.network_address) in public_resolvers():
             return "public-resolver", f"well-known public DNS resolver {network.network_address}"
-        for listed, reason in self._allow_networks:
-            if network.version == listed.version and network.subnet_of(listed):  # type: ignore[arg-type]
-                return "allow-list", f"{reason}: {listed}"
+        for listed_net, reason in self._allow_networks:
+            if listed_net.version == network.version and (
+                int(listed_net.network_address) <= first
+                and last <= int(listed_net.broadcast_address)
+            ):
+                return "allow-list", f"{reason}: {listed_net}"
         return None
 
     def check_domain(self, value: str) -> tuple[str, str] | None:
