@@ -70,7 +70,7 @@ def test_login_with_credentials(mail_settings: Settings) -> None:
         from aiosmtpd.smtp import AuthResult
 
         seen.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.password == b"s3cret")
+        return AuthResult(success=auth_data.password == b"s3cret", handled=False)
 
     server = start_smtp_server(authenticator=authenticator, auth_require_tls=False)
     try:
@@ -82,7 +82,8 @@ def test_login_with_credentials(mail_settings: Settings) -> None:
             Mailer(bad).send("b@example.nl", "s", "t")
     finally:
         server.stop()
-    assert seen == [(b"mailer", b"s3cret"), (b"mailer", b"wrong")]
+    assert seen[0] == (b"mailer", b"s3cret")
+    assert set(seen[1:]) == {(b"mailer", b"wrong")}  # smtplib tries each mechanism
 
 
 def test_unreachable_server(mail_settings: Settings) -> None:
