@@ -27,7 +27,7 @@ ROLE_NAMES = [r.value for r in Role]
 TLPS = [-1, 0, 1, 2, 3, 4, 5]
 
 
-def oracle(p: Principal, tlp: int, grants: list[Grant]) -> bool:
+def oracle(p: Principal, tlp: int | None, grants: list[Grant]) -> bool:
     """The rules of ARCHITECTURE.md §6 written out as a table, independently of the code."""
     signed_in = p.user_id is not None
     staff = bool(set(p.roles) & STAFF)
@@ -36,7 +36,7 @@ def oracle(p: Principal, tlp: int, grants: list[Grant]) -> bool:
     granted_users = {g.user_id for g in grants if g.user_id is not None}
     via_org = bool(set(p.organisation_ids) & granted_orgs)
     via_pship = bool((set(p.partnership_ids) | set(p.coordinated_partnership_ids)) & granted_pships)
-    table = {
+    table: dict[int | None, bool] = {
         0: True,  # CLEAR
         1: signed_in,  # GREEN
         2: signed_in and (staff or via_org or via_pship),  # AMBER
@@ -69,8 +69,10 @@ grants = st.lists(
 )
 
 
-@given(principal=principals, tlp=st.sampled_from(TLPS), object_grants=grants)
-def test_visible_matches_oracle(principal: Principal, tlp: int, object_grants: list[Grant]) -> None:
+@given(principal=principals, tlp=st.sampled_from([None, *TLPS]), object_grants=grants)
+def test_visible_matches_oracle(
+    principal: Principal, tlp: int | None, object_grants: list[Grant]
+) -> None:
     """``visible`` agrees with the oracle table for generated principals, TLPs and grants."""
     assert visible(principal, tlp, object_grants) == oracle(principal, tlp, object_grants)
 
