@@ -135,6 +135,17 @@ def _ingest_demo_bundles(settings: Settings, database: Database) -> dict[str, An
     return totals
 
 
+def _seed_feeds(settings: Settings, database: Database) -> dict[str, str]:
+    from nca_share.feeds.demo import collect_demo_feeds, register_demo_feeds
+
+    with database.session() as session:
+        register_demo_feeds(session, settings, DATA_DIR)
+    return {
+        name: f"{run['status']}, {run['added']} objects added"
+        for name, run in collect_demo_feeds(database, settings).items()
+    }
+
+
 def seed_demo(settings: Settings, database: Database) -> DemoSummary:
     """Load every part of the demo; running it again adds nothing twice."""
     from nca_share.constituency.demo import load_demo_constituency
@@ -145,6 +156,7 @@ def seed_demo(settings: Settings, database: Database) -> DemoSummary:
         summary.steps["constituency"] = load_demo_constituency(session, settings)
     accounts = _seed_accounts(settings, database)
     summary.steps["stix"] = _ingest_demo_bundles(settings, database)
+    summary.steps["feeds"] = _seed_feeds(settings, database)
     summary.accounts = [{"email": email, **data} for email, data in sorted(accounts.items())]
     return summary
 
