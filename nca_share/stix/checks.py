@@ -82,6 +82,7 @@ TIMESTAMP_FIELDS: Final = (
     "last_observed",
 )
 
+_TS, _STR, _BOOL, _CONFIDENCE, _DICT, _LIST, _LABELS, _EXTREFS, _PHASES, _GRANULAR = range(10)
 _STR_FIELDS: Final = (
     "name",
     "description",
@@ -96,8 +97,20 @@ _LIST_FIELDS: Final = (
     "external_references",
     "kill_chain_phases",
     "granular_markings",
-    "object_marking_refs",
 )
+#: property name → how it is checked (one dict look-up per property on the hot path)
+_KINDS: Final[dict[str, int]] = {
+    **dict.fromkeys(TIMESTAMP_FIELDS, _TS),
+    **dict.fromkeys(_STR_FIELDS, _STR),
+    **dict.fromkeys(_LIST_FIELDS, _LIST),
+    "revoked": _BOOL,
+    "confidence": _CONFIDENCE,
+    "extensions": _DICT,
+    "labels": _LABELS,
+    "external_references": _EXTREFS,
+    "kill_chain_phases": _PHASES,
+    "granular_markings": _GRANULAR,
+}
 _VALUE_SCOS: Final = frozenset(
     {"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "mac-addr"}
 )
@@ -215,83 +228,71 @@ def check_object(obj: Any, cache: CheckCache | None = None) -> tuple[str, str, d
             raise Rejected("modified", "required for this type")
     elif otype == "marking-definition" and "created" not in obj:
         raise Rejected("created", "required for marking-definition")
+    # One pass over the properties; each known property is checked by its kind.
     stamps: dict[str, datetime] = {}
-    for field in TIMESTAMP_FIELDS:
-        value = obj.get(field)
-        if value is not None:
-            parsed = known_stamps.get(value) if isinstance(value, str) else None
-            if parsed is None:
-                parsed = parse_timestamp(value, field)
-                known_stamps[value] = parsed
-            stamps[field] = parsed
-
-    for field in _STR_FIELDS:
-        value = obj.get(field)
-        if value is not None and not isinstance(value, str):
-            raise Rejected(field, f"must be a string, not {type(value).__name__}")
-    for field in _LIST_FIELDS:
-        value = obj.get(field)
-        if value is not None and not isinstance(value, list):
-            raise Rejected(field, f"must be a list, not {type(value).__name__}")
-    revoked = obj.get("revoked")
-    if revoked is not None and not isinstance(revoked, bool):
-        raise Rejected("revoked", f"must be true or false, not {type(revoked).__name__}")
-    confidence = obj.get("confidence")
-    if confidence is not None and (
-        isinstance(confidence, bool)
-        or not isinstance(confidence, int)
-        or not 0 <= confidence <= 100
-    ):
-        raise Rejected("confidence", "must be an integer from 0 to 100")
-    extensions = obj.get("extensions")
-    if extensions is not None and not isinstance(extensions, dict):
-        raise Rejected("extensions", f"must be an object, not {type(extensions).__name__}")
-
-    for key in obj:
-        if not key.endswith(_REF_SUFFIXES) or key.startswith("x_"):
+    for key, value in obj.items():
+        kind = _KINDS.get(key)
+        if kind is None:
+            if not key.endswith(_REF_SUFFIXES) or key.startswith("x_") or value is None:
+                continue
+            if key[-1] == "f":
+                _check_ref(key, value, ids)
+            else:
+                if not isinstance(value, list):
+                    raise Rejected(key, f"must be a list of STIX ids, not {type(value).__name__}")
+                for item in value:
+                    _check_ref(key, item, ids)
             continue
-        value = obj[key]
         if value is None:
             continue
-        if key[-1] == "f":
-            _check_ref(key, value, ids)
+        if kind == _TS:
+            parsed = known_stamps.get(value) if isinstance(value, str) else None
+            if parsed is None:
+                parsed = parse_timestamp(value, key)
+                known_stamps[value] = parsed
+            stamps[key] = parsed
+        elif kind == _STR:
+            if not isinstance(value, str):
+                raise Rejected(key, f"must be a string, not {type(value).__name__}")
+        elif kind == _BOOL:
+            if not isinstance(value, bool):
+                raise Rejected(key, f"must be true or false, not {type(value).__name__}")
+        elif kind == _CONFIDENCE:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+                raise Rejected(key, "must be an integer from 0 to 100")
+        elif kind == _DICT:
+            if not isinstance(value, dict):
+                raise Rejected(key, f"must be an object, not {type(value).__name__}")
         else:
             if not isinstance(value, list):
-                raise Rejected(key, f"must be a list of STIX ids, not {type(value).__name__}")
-            for item in value:
-                _check_ref(key, item, ids)
-
-    labels = obj.get("labels")
-    if labels:
-        for label in labels:
-            if not isinstance(label, str):
-                raise Rejected("labels", "must be a list of strings")
-    refs = obj.get("external_references")
-    if refs:
-        for ref in refs:
-            if not isinstance(ref, dict) or not isinstance(ref.get("source_name"), str):
-                raise Rejected("external_references", "each needs a string source_name")
-    phases = obj.get("kill_chain_phases")
-    if phases:
-        for phase in phases:
-            if (
-                not isinstance(phase, dict)
-                or not isinstance(phase.get("kill_chain_name"), str)
-                or not isinstance(phase.get("phase_name"), str)
-            ):
-                raise Rejected("kill_chain_phases", "each needs kill_chain_name and phase_name")
-    granular = obj.get("granular_markings")
-    if granular:
-        for marking in granular:
-            if not isinstance(marking, dict):
-                raise Rejected("granular_markings", "each must be an object")
-            ref = marking.get("marking_ref")
-            if ref is not None:
-                _check_ref("granular_markings.marking_ref", ref, ids)
-            elif not isinstance(marking.get("lang"), str):
-                raise Rejected("granular_markings", "each needs a marking_ref or lang")
-            if not isinstance(marking.get("selectors"), list):
-                raise Rejected("granular_markings.selectors", "must be a list")
+                raise Rejected(key, f"must be a list, not {type(value).__name__}")
+            if kind == _LABELS:
+                for label in value:
+                    if not isinstance(label, str):
+                        raise Rejected(key, "must be a list of strings")
+            elif kind == _EXTREFS:
+                for ref in value:
+                    if not isinstance(ref, dict) or not isinstance(ref.get("source_name"), str):
+                        raise Rejected(key, "each needs a string source_name")
+            elif kind == _PHASES:
+                for phase in value:
+                    if (
+                        not isinstance(phase, dict)
+                        or not isinstance(phase.get("kill_chain_name"), str)
+                        or not isinstance(phase.get("phase_name"), str)
+                    ):
+                        raise Rejected(key, "each needs kill_chain_name and phase_name")
+            elif kind == _GRANULAR:
+                for marking in value:
+                    if not isinstance(marking, dict):
+                        raise Rejected(key, "each must be an object")
+                    ref = marking.get("marking_ref")
+                    if ref is not None:
+                        _check_ref("granular_markings.marking_ref", ref, ids)
+                    elif not isinstance(marking.get("lang"), str):
+                        raise Rejected(key, "each needs a marking_ref or lang")
+                    if not isinstance(marking.get("selectors"), list):
+                        raise Rejected("granular_markings.selectors", "must be a list")
 
     if otype == "relationship":
         if not isinstance(obj.get("relationship_type"), str):

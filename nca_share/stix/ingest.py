@@ -25,6 +25,8 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -218,6 +220,9 @@ class _Prepared:
     marking_refs: str
     name: str | None
     confidence: int | None
+    #: rows for stix_edges / stix_observables, used if this version becomes current
+    edges: list[tuple[Any, ...]]
+    observables: list[tuple[Any, ...]]
     is_current: bool = False
 
 
@@ -498,25 +503,26 @@ class IngestService:
         error: str | None = None
         if isinstance(progress, IngestProgress):
             progress.start(len(items))
+
+        def fold(delta: IngestReport, count: int) -> None:
+            report.read += count
+            report.new_versions += delta.new_versions
+            report.unchanged += delta.unchanged
+            report.quarantined += delta.quarantined
+            report.problems.extend(delta.problems)
+            for sid in delta.changed_ids:
+                if sid not in changed_seen:
+                    changed_seen.add(sid)
+                    report.changed_ids.append(sid)
+            if progress is not None:
+                progress(count)
+
         try:
-            for start in range(0, len(items), self.batch_size):
-                chunk = items[start : start + self.batch_size]
-                run.cache.trim()
-                if len(run.formatted) > CheckCache.LIMIT:
-                    run.formatted.clear()
-                prepared, problems = self._prepare(chunk, start, run)
-                delta = self._store(prepared, problems, run)
-                report.read += len(chunk)
-                report.new_versions += delta.new_versions
-                report.unchanged += delta.unchanged
-                report.quarantined += delta.quarantined
-                report.problems.extend(delta.problems)
-                for sid in delta.changed_ids:
-                    if sid not in changed_seen:
-                        changed_seen.add(sid)
-                        report.changed_ids.append(sid)
-                if progress is not None:
-                    progress(len(chunk))
+            if len(items) <= self.batch_size:
+                prepared, problems = self._prepare(items, 0, run)
+                fold(self._store(prepared, problems, run), len(items))
+            else:
+                self._pipeline(items, run, fold)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
@@ -524,6 +530,48 @@ class IngestService:
             report.stored = report.new_versions + report.unchanged
             self._finish_run(report, error)
         return report
+
+    def _pipeline(
+        self, items: list[Any], run: _Run, fold: Callable[[IngestReport, int], None]
+    ) -> None:
+        """Prepare batch N+1 in this thread while a writer thread stores batch N.
+
+        The database driver releases the GIL while SQLite/PostgreSQL work, so checking and
+        encoding overlap with the inserts. Batches are still stored strictly in order, each
+        in its own transaction; the first writer error stops the run and is re-raised here.
+        """
+        jobs: queue.Queue[tuple[list[_Prepared], list[Problem], int] | None] = queue.Queue(2)
+        failure: list[BaseException] = []
+
+        def writer() -> None:
+            while True:
+                job = jobs.get()
+                if job is None:
+                    return
+                if failure:
+                    continue  # drain after a failure so the producer never blocks
+                try:
+                    fold(self._store(job[0], job[1], run), job[2])
+                except BaseException as exc:  # re-raised in the producing thread
+                    failure.append(exc)
+
+        thread = threading.Thread(target=writer, name="stix-ingest-writer", daemon=True)
+        thread.start()
+        try:
+            for start in range(0, len(items), self.batch_size):
+                if failure:
+                    break
+                chunk = items[start : start + self.batch_size]
+                run.cache.trim()
+                if len(run.formatted) > CheckCache.LIMIT:
+                    run.formatted.clear()
+                prepared, problems = self._prepare(chunk, start, run)
+                jobs.put((prepared, problems, len(chunk)))
+        finally:
+            jobs.put(None)
+            thread.join()
+        if failure:
+            raise failure[0]
 
     # ------------------------------------------------------------------ preparation
 
@@ -632,6 +680,8 @@ class IngestService:
             marking_refs=orjson.dumps(refs).decode() if refs else "[]",
             name=name,
             confidence=obj.get("confidence"),
+            edges=_edges_of(otype, oid, obj),
+            observables=[] if obj.get("revoked") is True else _observables_of(oid, obj),
         )
 
     @staticmethod
@@ -812,9 +862,8 @@ class IngestService:
         edge_rows: list[tuple[Any, ...]] = []
         obs_rows: list[tuple[Any, ...]] = []
         for p in new_current:
-            _edges_of(p, edge_rows)
-            if not p.revoked:
-                _observables_of(p, obs_rows)
+            edge_rows.extend(p.edges)
+            obs_rows.extend(p.observables)
         if edge_rows:
             conn.exec_driver_sql(self._sql_edges, edge_rows)
         if obs_rows:
@@ -961,10 +1010,10 @@ class IngestService:
             log.exception("could not record the failed ingest of %s", origin)
 
 
-def _edges_of(p: _Prepared, out: list[tuple[Any, ...]]) -> None:
-    obj = p.obj
-    sid = p.stix_id
-    if p.type == "relationship":
+def _edges_of(otype: str, sid: str, obj: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """stix_edges rows of one object (columns as in ``_EDGE_COLUMNS``)."""
+    out: list[tuple[Any, ...]] = []
+    if otype == "relationship":
         out.append(
             (
                 obj["source_ref"],
@@ -983,15 +1032,19 @@ def _edges_of(p: _Prepared, out: list[tuple[Any, ...]]) -> None:
         else:
             for target in dict.fromkeys(value):
                 out.append((sid, target, kind, None, sid))
+    return out
 
 
-def _observables_of(p: _Prepared, out: list[tuple[Any, ...]]) -> None:
-    for obs in extract_observables(p.obj):
+def _observables_of(sid: str, obj: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """stix_observables rows of one object (columns as in ``_OBSERVABLE_COLUMNS``)."""
+    out: list[tuple[Any, ...]] = []
+    for obs in extract_observables(obj):
         value = obs.value
         if len(value) > VALUE_LENGTH or "\x00" in value:
             continue
         rng = ip_range(obs)
         if rng is None:
-            out.append((p.stix_id, obs.kind, value, None, None, None))
+            out.append((sid, obs.kind, value, None, None, None))
         else:
-            out.append((p.stix_id, obs.kind, value, rng[0], rng[1], rng[2]))
+            out.append((sid, obs.kind, value, rng[0], rng[1], rng[2]))
+    return out
