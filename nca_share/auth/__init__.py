@@ -2,7 +2,7 @@
 factor with recovery codes, API tokens, login throttling and the append-only audit log.
 
 Modules: ``models`` (tables), ``service`` (``AuthService``, the one entry point for every
-surface), ``audit`` (``AuditLog``), ``scopes`` (the API token scopes and which roles may hold
-them), ``secrets`` (hashing and encryption helpers). Who may *see* what is decided in
-``nca_share.access``, not here.
+surface), ``audit`` (``AuditLog``), ``scopes`` (the API token scopes and which roles may
+hold them), ``crypto`` (random tokens, digests, Fernet encryption at rest). Who may *see*
+what is decided in ``nca_share.access``, not here.
 """
