@@ -40,6 +40,8 @@ HANDLERS: dict[str, str] = {
     "noop": "nca_share.jobs.handlers:noop",
     "purge_finished_jobs": "nca_share.jobs.handlers:purge_finished_jobs",
     "collect_feed": "nca_share.feeds.jobs:collect_feed",
+    "match_objects": "nca_share.matching.jobs:match_objects",
+    "match_asset": "nca_share.matching.jobs:match_asset",
 }
 
 
