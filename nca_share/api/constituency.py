@@ -217,6 +217,26 @@ class AssetIn(ma.Schema):
     version_range = ma.fields.String(load_default=None, allow_none=True)
 
 
+class DelegationIn(ma.Schema):
+    supplier_name = ma.fields.String(required=True)
+    supplier_kvk = ma.fields.String(load_default=None, allow_none=True)
+    contact_name = ma.fields.String(required=True)
+    contact_email = ma.fields.String(required=True)
+    scope = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(["notices", "advisories", "digests"])),
+        required=True,
+    )
+    consented_by = ma.fields.String(
+        required=True, metadata={"description": "Who at the company gave consent"}
+    )
+
+
+class DelegationOut(DelegationIn):
+    id = ma.fields.Integer(required=True)
+    consented_at = ma.fields.AwareDateTime(required=True)
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+
+
 class VerifyOut(ma.Schema):
     verified = ma.fields.Boolean(required=True)
     detail = ma.fields.String(required=True)
@@ -776,6 +796,41 @@ class OrganisationPreferences(MethodView):
         prefs = _orgs().set_preferences(org_id, **data)
         _commit()
         return _prefs_out(prefs)
+
+
+@blp.route("/organisations/<int:org_id>/delegations")
+class OrganisationDelegations(MethodView):
+    @requires("orgs:read")
+    @blp.response(200, DelegationOut(many=True))
+    @errors(blp, 401, 403, 404)
+    def get(self, org_id: int) -> list[Any]:
+        """Active delegations to IT suppliers / MSPs, with who consented and when."""
+        _read_org(org_id)
+        return list(_orgs().delegations(org_id))
+
+    @requires("orgs:write")
+    @blp.arguments(DelegationIn)
+    @blp.response(201, DelegationOut)
+    @errors(blp, 401, 403, 404, 422)
+    def post(self, data: dict[str, Any], org_id: int) -> Any:
+        """Record the company's consent that a supplier contact receives its warnings."""
+        _write_org(org_id)
+        delegation = _orgs().add_delegation(org_id, **data)
+        _commit()
+        return delegation
+
+
+@blp.route("/organisations/<int:org_id>/delegations/<int:delegation_id>")
+class OrganisationDelegation(MethodView):
+    @requires("orgs:write")
+    @blp.response(200, DelegationOut)
+    @errors(blp, 401, 403, 404)
+    def delete(self, org_id: int, delegation_id: int) -> Any:
+        """Revoke a delegation (kept with its revocation time)."""
+        _write_org(org_id)
+        delegation = _orgs().revoke_delegation(org_id, delegation_id)
+        _commit()
+        return delegation
 
 
 @blp.route("/products")

@@ -149,3 +149,28 @@ class JoinForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """CSRF only: for buttons that change state."""
+
+
+class DesignationForm(FlaskForm):
+    designation = SelectField(
+        _l("National designation"),
+        choices=_c(
+            ("", _l("None")),
+            ("essential", _l("Essential entity")),
+            ("important", _l("Important entity")),
+        ),
+        validators=[Optional()],
+    )
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class MaturityLevelForm(FlaskForm):
+    level = SelectField(
+        _l("Maturity level"),
+        choices=_c(("M0", "M0"), ("M1", "M1"), ("M2", "M2"), ("M3", "M3"), ("M4", "M4")),
+    )
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=2000)])

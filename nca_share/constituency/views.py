@@ -25,10 +25,13 @@ from nca_share.constituency.assets import AssetService
 from nca_share.constituency.forms import (
     AssetForm,
     ContactForm,
+    DesignationForm,
     EmptyForm,
     InviteForm,
     JoinForm,
+    MaturityLevelForm,
     PreferencesForm,
+    ReasonForm,
     SectorForm,
     SizeForm,
     StartForm,
@@ -55,6 +58,11 @@ bp = Blueprint("constituency", __name__, template_folder="templates")
 
 NAV = (
     NavItem("constituency.my_organisations", _l("My organisation")),
+    NavItem(
+        "constituency.review",
+        _l("Asset claims"),
+        visible=lambda p: visibility.is_editor_staff(p),
+    ),
     NavItem(
         "constituency.partnerships",
         _l("Partnerships"),
@@ -552,8 +560,129 @@ def profile(org_id: int) -> ResponseReturnValue:
         assets=_asset_views(org),
         memberships=memberships,
         can_write=can_write,
+        staff=visibility.is_editor_staff(principal),
         form=EmptyForm(),
+        designation_form=DesignationForm(
+            data={"designation": org.designation or "", "reason": org.designation_reason}
+        ),
+        level_form=MaturityLevelForm(data={"level": org.maturity_level}),
+        reason_form=ReasonForm(),
     )
+
+
+def _require_staff() -> Principal:
+    principal = _principal()
+    if not visibility.is_editor_staff(principal):
+        abort(403)
+    return principal
+
+
+@bp.post("/organisations/<int:org_id>/designation")
+@login_required
+def set_designation(org_id: int) -> ResponseReturnValue:
+    """An analyst sets or clears a national designation, with a reason."""
+    _require_staff()
+    form = DesignationForm()
+    if form.validate_on_submit():
+        try:
+            _orgs().set_designation(
+                org_id, form.designation.data or None, by=_actor(), reason=form.reason.data
+            )
+        except NotFound:
+            abort(404)
+        except ValidationError as exc:
+            _flash_error(exc)
+        else:
+            db_session().commit()
+            flash(_("The designation was saved."), "success")
+    return redirect(url_for("constituency.profile", org_id=org_id))
+
+
+@bp.post("/organisations/<int:org_id>/maturity-level")
+@login_required
+def set_maturity_level(org_id: int) -> ResponseReturnValue:
+    """An analyst sets the maturity level, with a reason."""
+    _require_staff()
+    form = MaturityLevelForm()
+    if form.validate_on_submit():
+        try:
+            _orgs().set_maturity_level(
+                org_id, form.level.data or "", by=_actor(), reason=form.reason.data or ""
+            )
+        except NotFound:
+            abort(404)
+        except ValidationError as exc:
+            _flash_error(exc)
+        else:
+            db_session().commit()
+            flash(_("The maturity level was saved."), "success")
+    else:
+        flash(_("Give a reason for the new level."), "error")
+    return redirect(url_for("constituency.profile", org_id=org_id))
+
+
+@bp.post("/assets/<int:asset_id>/<any(approve, reject):decision>")
+@login_required
+def decide_asset(asset_id: int, decision: str) -> ResponseReturnValue:
+    """An analyst approves or rejects (with a reason) an asset claim."""
+    _require_staff()
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    service = _assets()
+    try:
+        if decision == "approve":
+            asset = service.approve(asset_id, by=_actor(), reason=form.reason.data or None)
+        else:
+            asset = service.reject(asset_id, by=_actor(), reason=form.reason.data or "")
+    except NotFound:
+        abort(404)
+    except ValidationError as exc:
+        _flash_error(exc)
+    else:
+        db_session().commit()
+        flash(_("%(value)s: %(status)s", value=asset.value, status=asset.status), "success")
+    return redirect(request.form.get("back") or url_for("constituency.review"))
+
+
+@bp.get("/review/assets")
+@login_required
+def review() -> ResponseReturnValue:
+    """The analysts' queue: overlapping claims and claims waiting for a decision."""
+    _require_staff()
+    service = _assets()
+    overlaps = service.review_queue()
+    pending = service.list_assets(status="pending")
+    ids = {a.organisation_id for a in pending}
+    ids.update(x.organisation_id for _o, a, b in overlaps for x in (a, b))
+    orgs = {o.id: o for o in _orgs().list_organisations(ids=sorted(ids), limit=len(ids) + 1)}
+    return render_template(
+        "constituency/review.html",
+        overlaps=overlaps,
+        pending=pending,
+        orgs=orgs,
+        reason_form=ReasonForm(),
+    )
+
+
+@bp.post("/review/overlaps/<int:overlap_id>/resolve")
+@login_required
+def resolve_overlap(overlap_id: int) -> ResponseReturnValue:
+    """Close an overlap with a note on what was decided."""
+    _require_staff()
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        _assets().resolve_overlap(overlap_id, by=_actor(), resolution=form.reason.data or "")
+    except NotFound:
+        abort(404)
+    except ValidationError as exc:
+        _flash_error(exc)
+    else:
+        db_session().commit()
+        flash(_("The overlap was resolved."), "success")
+    return redirect(url_for("constituency.review"))
 
 
 @bp.post("/organisations/<int:org_id>/assets/<int:asset_id>/verify")

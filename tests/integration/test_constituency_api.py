@@ -172,3 +172,30 @@ def test_partnership_members_invitations(
     # Bravo is no longer a member, so the partnership is invisible to Bob.
     gone = client.get(f"/api/v1/partnerships/{pid}", headers=bearer(str(world["bob"])))
     assert gone.status_code == 404
+
+
+def test_delegation_records_consent(client: FlaskClient, world: dict[str, object]) -> None:
+    """A member records consent for an MSP contact; revoking keeps the record."""
+    eva = bearer(str(world["eva"]))
+    alfa = world["alfa"]
+    created = client.post(
+        f"/api/v1/organisations/{alfa}/delegations",
+        json={"supplier_name": "IT Partner B.V.", "contact_name": "Piet",
+              "contact_email": "piet@itpartner.nl", "scope": ["notices"],
+              "consented_by": "Eva (directie)"},
+        headers=eva,
+    )  # fmt: skip
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["consented_at"]
+    listed = client.get(f"/api/v1/organisations/{alfa}/delegations", headers=eva).get_json()
+    assert [d["contact_email"] for d in listed] == ["piet@itpartner.nl"]
+    other = client.get(
+        f"/api/v1/organisations/{alfa}/delegations", headers=bearer(str(world["bob"]))
+    )
+    assert other.status_code == 404
+    revoked = client.delete(
+        f"/api/v1/organisations/{alfa}/delegations/{body['id']}", headers=eva
+    ).get_json()
+    assert revoked["revoked_at"]
+    assert client.get(f"/api/v1/organisations/{alfa}/delegations", headers=eva).get_json() == []

@@ -72,3 +72,58 @@ def test_other_organisations_are_404(app: Flask, client: FlaskClient) -> None:
         data={"employees": "5", "csrf_token": token},
     )
     assert response.status_code == 404
+
+
+def test_analyst_review_queue_and_overrides(app: Flask, client: FlaskClient) -> None:
+    """An analyst resolves an overlap, decides claims and overrides designation and level."""
+    from datetime import UTC, datetime, timedelta
+
+    import pyotp
+
+    from nca_share.clock import FrozenClock
+    from nca_share.config import Settings
+    from nca_share.constituency.assets import AssetService
+    from nca_share.db import Database
+
+    clock = FrozenClock(datetime.now(UTC))
+    app.extensions["nca_share.clock"] = clock
+    alfa = make_org(app, "12345678", "Alfa")
+    bravo = make_org(app, "23456789", "Bravo")
+    database: Database = app.extensions["nca_share.db"]
+    settings: Settings = app.extensions["nca_share.settings"]
+    with database.session() as session:
+        assets = AssetService(session, settings)
+        first = assets.claim(alfa, "cidr", "192.0.2.0/24").id
+        second = assets.claim(bravo, "cidr", "192.0.2.0/25").id
+    analyst = make_user(app, "analist@nca.nl", "analyst", totp=True)
+    assert analyst.totp_secret
+    clock.advance(timedelta(seconds=30))
+    login(client, analyst, totp_code=pyotp.TOTP(analyst.totp_secret).at(clock.now()))
+    page = client.get("/review/assets").get_data(as_text=True)
+    assert "overlapping networks" in page
+    assert "192.0.2.0/25" in page
+    token = csrf_token(client, "/review/assets")
+    client.post(f"/assets/{first}/approve", data={"csrf_token": token, "reason": ""})
+    client.post(f"/assets/{second}/reject", data={"csrf_token": token, "reason": "not theirs"})
+    overlap_page = client.get("/review/assets").get_data(as_text=True)
+    assert "192.0.2.0/25" in overlap_page  # still listed in the overlap until resolved
+    with database.session() as session:
+        overlap_id = AssetService(session, settings).review_queue()[0][0].id
+    client.post(
+        f"/review/overlaps/{overlap_id}/resolve",
+        data={"csrf_token": token, "reason": "Alfa owns the /24"},
+    )
+    page = client.get("/review/assets").get_data(as_text=True)
+    assert "192.0.2.0/25" not in page
+    client.post(
+        f"/organisations/{alfa}/designation",
+        data={"csrf_token": token, "designation": "essential", "reason": "sole provider"},
+    )
+    client.post(
+        f"/organisations/{alfa}/maturity-level",
+        data={"csrf_token": token, "level": "M3", "reason": "audit report"},
+    )
+    profile = client.get(f"/organisations/{alfa}").get_data(as_text=True)
+    assert "sole provider" in profile
+    assert "audit report" in profile
+    assert "M3" in profile
