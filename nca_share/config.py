@@ -37,6 +37,8 @@ class SmtpSettings(BaseModel):
     password: str | None = None
     sender: str = "nca-share@localhost"
     timeout_s: float = 10.0
+    #: Extra CA bundle (PEM) to trust for STARTTLS/SSL, e.g. a private relay's CA.
+    ca_file: str | None = None
 
 
 class AuthSettings(BaseModel):

@@ -116,15 +116,14 @@ class Mailer:
         cfg = self.settings.smtp
         try:
             smtp: smtplib.SMTP
+            context = ssl.create_default_context(cafile=cfg.ca_file)
             if cfg.ssl:
-                smtp = smtplib.SMTP_SSL(
-                    cfg.host, cfg.port, timeout=cfg.timeout_s, context=ssl.create_default_context()
-                )
+                smtp = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s, context=context)
             else:
                 smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
             with smtp:
                 if cfg.starttls and not cfg.ssl:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=context)
                 if cfg.username:
                     smtp.login(cfg.username, cfg.password or "")
                 smtp.send_message(msg)

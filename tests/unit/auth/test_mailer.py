@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+import ssl
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from nca_share.config import Settings
 from nca_share.errors import ValidationError
@@ -101,3 +110,72 @@ def test_recipient_injection_refused(mail_settings: Settings, to: str) -> None:
     """Recipients with line breaks or without @ are refused before connecting."""
     with pytest.raises(ValidationError):
         Mailer(mail_settings).send(to, "s", "t")
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (its PEM path, for ``ca_file``) and a server context."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = tmp_path / "smtp-cert.pem"
+    key_path = tmp_path / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return cert_path, context
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_tls_modes(mail_settings: Settings, tmp_path: Path, mode: str) -> None:
+    """STARTTLS and implicit TLS deliver when the certificate is trusted, and refuse an
+    untrusted certificate."""
+    ca_file, server_context = _self_signed(tmp_path)
+    if mode == "starttls":
+        server = start_smtp_server(tls_context=server_context, require_starttls=True)
+        options = {"starttls": True}
+    else:
+        server = start_smtp_server(ssl_context=server_context)
+        options = {"ssl": True}
+    try:
+        trusted = server.settings_for(mail_settings, ca_file=str(ca_file), **options)
+        Mailer(trusted).send("tls@example.nl", "over TLS", "text", "<p>html</p>")
+        assert server.wait_for(to="tls@example.nl").text.strip() == "text"
+        untrusted = server.settings_for(mail_settings, **options)
+        with pytest.raises(MailDeliveryError):
+            Mailer(untrusted).send("tls@example.nl", "s", "t")
+    finally:
+        server.stop()
+    assert len(server.messages) == 1
+
+
+def test_starttls_required_by_server(mail_settings: Settings, tmp_path: Path) -> None:
+    """Plain SMTP to a server that requires STARTTLS fails cleanly."""
+    _, server_context = _self_signed(tmp_path)
+    server = start_smtp_server(tls_context=server_context, require_starttls=True)
+    try:
+        with pytest.raises(MailDeliveryError):
+            Mailer(server.settings_for(mail_settings)).send("a@example.nl", "s", "t")
+    finally:
+        server.stop()
