@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, abort
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -45,6 +45,7 @@ from nca_share.constituency.organisations import OrganisationService
 from nca_share.constituency.partnerships import PartnershipService
 from nca_share.constituency.products import ProductCatalogue
 from nca_share.errors import AuthenticationError, NotFound, PermissionDenied
+from nca_share.notify.email import MailDeliveryError
 from nca_share.web.context import db_session, get_clock, get_settings
 from nca_share.web.services import auth_service, mailer
 from nca_share.web.session import current_principal
@@ -915,15 +916,21 @@ class PartnershipInvitations(MethodView):
     @requires("orgs:write")
     @blp.arguments(InvitationIn)
     @blp.response(201, InvitationOut)
-    @errors(blp, 401, 403, 404, 422)
+    @errors(blp, 401, 403, 404, 422, 503)
     def post(self, data: dict[str, Any], pid: int) -> dict[str, Any]:
-        """Invite an e-mail address; the invitation mail carries the accept link."""
+        """Invite an e-mail address; the invitation mail carries the accept link (503 and
+        nothing stored when the mail server refuses it)."""
         principal = _principal()
         visibility.check_partnership_manage(principal, pid)
-        invitation, _token = _partnerships().invite(
-            pid, data["email"], by=_actor(principal), language=data["language"],
-            organisation_id=data["organisation_id"],
-        )  # fmt: skip
+        try:
+            invitation, _token = _partnerships().invite(
+                pid, data["email"], by=_actor(principal), language=data["language"],
+                organisation_id=data["organisation_id"],
+            )  # fmt: skip
+        except MailDeliveryError:
+            # Nothing is stored when the mail cannot go out: the coordinator retries.
+            db_session().rollback()
+            abort(503)
         _commit()
         return _invitation_out(invitation)
 

@@ -199,3 +199,29 @@ def test_delegation_records_consent(client: FlaskClient, world: dict[str, object
     ).get_json()
     assert revoked["revoked_at"]
     assert client.get(f"/api/v1/organisations/{alfa}/delegations", headers=eva).get_json() == []
+
+
+def test_invitation_not_stored_when_mail_fails(
+    app: Flask, client: FlaskClient, world: dict[str, object], settings: Settings
+) -> None:
+    """A refused SMTP connection answers 503 and leaves no half-made invitation."""
+    import socket
+
+    from nca_share.config import SmtpSettings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    dead = settings.model_copy(
+        update={"smtp": SmtpSettings(host="127.0.0.1", port=closed_port, timeout_s=2)}
+    )
+    app.extensions["nca_share.mailer"] = Mailer(dead)
+    ann = bearer(str(world["ann"]))
+    pid = client.post(
+        "/api/v1/partnerships", json={"name": "Regio Zuid", "kind": "regional"}, headers=ann
+    ).get_json()["id"]
+    response = client.post(
+        f"/api/v1/partnerships/{pid}/invitations", json={"email": "x@y.nl"}, headers=ann
+    )
+    assert response.status_code == 503
+    assert client.get(f"/api/v1/partnerships/{pid}/invitations", headers=ann).get_json() == []
