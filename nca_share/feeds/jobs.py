@@ -10,6 +10,8 @@ itself succeeds, so the job engine does not retry on top of the feed's own back-
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +19,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nca_share.errors import ValidationError
+from nca_share.errors import NcaShareError, ValidationError
 from nca_share.feeds.models import Feed
 from nca_share.jobs.registry import JobContext, ScheduledJob
+
+log = logging.getLogger(__name__)
 
 
 def slot_of(now: datetime, interval_s: int) -> datetime:
@@ -32,8 +36,38 @@ def unique_key(feed_id: int, slot: datetime) -> str:
     return f"collect_feed:{feed_id}:{slot.strftime('%Y%m%dT%H%M%S')}"
 
 
+_RECONCILED: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def reconcile_once(session: Session) -> None:
+    """Reconcile the feed catalogue (``settings.effective_feeds_catalogue``) into this database
+    once per process: the scheduler's first tick is "on start". A bad catalogue is logged and
+    tried again on the next tick."""
+    key = str(session.get_bind().engine.url)
+    with _LOCK:
+        if key in _RECONCILED:
+            return
+        from nca_share.config import load_settings
+        from nca_share.feeds.service import FeedService
+
+        settings = load_settings()
+        path = settings.effective_feeds_catalogue
+        if path.is_file():
+            try:
+                with session.begin_nested():
+                    names = FeedService(session, settings).reconcile_catalogue(path)
+            except NcaShareError:
+                log.exception("feed catalogue %s not reconciled", path)
+                return
+            log.info("feed catalogue %s reconciled: %d feeds", path, len(names))
+        _RECONCILED.add(key)
+
+
 def due_feed_jobs(session: Session, now: datetime) -> Iterator[ScheduledJob]:
-    """One ``collect_feed`` job per due feed (see the module docstring)."""
+    """One ``collect_feed`` job per due feed (see the module docstring); reconciles the
+    feed catalogue on the first call in a process."""
+    reconcile_once(session)
     for feed in session.scalars(select(Feed).where(Feed.enabled.is_(True)).order_by(Feed.id)):
         slot = slot_of(now, feed.interval_s)
         if feed.last_run_at is not None and feed.last_run_at >= slot:
@@ -63,4 +97,4 @@ def collect_feed(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any] | N
     return summary.as_dict()
 
 
-__all__ = ["collect_feed", "due_feed_jobs", "slot_of", "unique_key"]
+__all__ = ["collect_feed", "due_feed_jobs", "reconcile_once", "slot_of", "unique_key"]

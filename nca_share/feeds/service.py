@@ -162,7 +162,9 @@ class FeedService:
         feed.auth_type = data.auth_type
         feed.auth_config = dict(data.auth_config or {})
         if data.secrets is not None or data.auth_type == "none":
-            feed.secrets_encrypted = SecretBox(self.settings).seal(dict(data.secrets or {}))
+            kept = {k: v for k, v in (data.secrets or {}).items() if v}
+            # no key is needed (or checked) for a feed without secrets
+            feed.secrets_encrypted = SecretBox(self.settings).seal(kept) if kept else None
         feed.interval_s = data.interval_s
         feed.default_tlp = data.default_tlp.upper()
         feed.reliability = data.reliability.upper()
@@ -381,7 +383,11 @@ class Collector:
             config=dict(feed.config or {}),
             auth_type=feed.auth_type,
             auth_config=dict(feed.auth_config or {}),
-            secrets=SecretBox(self.settings).open(feed.secrets_encrypted),
+            secrets=(
+                SecretBox(self.settings).open(feed.secrets_encrypted)
+                if feed.secrets_encrypted
+                else {}
+            ),
             default_tlp=feed.default_tlp,
             lifetime_days=feed.lifetime_days,
         )
@@ -523,6 +529,10 @@ class Collector:
                     session.add(FeedCursor(feed_id=spec.id, key=key, state=state, updated_at=now))
                 else:
                     cursor.state, cursor.updated_at = state, now
+            if kept and report.changed_ids:  # matching: who is affected, per ingested batch
+                from nca_share.matching.jobs import enqueue_match
+
+                enqueue_match(session, report.changed_ids, origin=f"feed:{spec.name}")
             run = session.get(FeedRun, run_id)
             if run is not None:
                 run.objects_read, run.objects_added = summary.read, summary.added
