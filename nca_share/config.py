@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     dns_resolver: str | None = None
     dns_resolver_port: int = 53
+    #: The feed catalogue reconciled into the database when the scheduler starts; default
+    #: ``feeds.toml`` in the config directory.
+    feeds_catalogue: Path | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -137,6 +140,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'nca_share.db').resolve()}"
+
+    @cached_property
+    def effective_feeds_catalogue(self) -> Path:
+        """The feed catalogue file (it may not exist)."""
+        if self.feeds_catalogue is not None:
+            return self.feeds_catalogue
+        return Path(os.environ.get("NCA_SHARE_CONFIG_DIR", "config")) / "feeds.toml"
 
 
 class _TomlDirSource(PydanticBaseSettingsSource):
