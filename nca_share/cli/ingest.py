@@ -88,6 +88,11 @@ def ingest_cmd(
             if bar is not None:
                 bar.close()
         total.add(report)
+        if report.changed_ids:  # matching: who is affected (a job per ingested input)
+            from nca_share.matching.jobs import enqueue_match
+
+            with cli.database.session() as session:
+                enqueue_match(session, report.changed_ids, origin=name)
 
     if as_json:
         click.echo(json.dumps(total.counts()))
