@@ -136,3 +136,26 @@ def test_broken_pagination_resumes_without_gaps_or_duplicates(
     with database.session() as session:
         total = session.scalar(select(func.count()).select_from(StixObject))
         assert total == 500
+
+
+def test_taxii20_range_pagination_and_cursor(database: Database, settings: Settings) -> None:
+    """A TAXII 2.0 collection is read with Range pages (STIX 2.0 objects stored as 2.1) and
+    a second run reads nothing new."""
+    objects = [{k: v for k, v in o.items() if k != "spec_version"} for o in _objects(250)]
+    with MiniTaxiiServer(objects, max_page=100, version="2.0") as server:
+        feed_id = _add(
+            database,
+            settings,
+            name="t20",
+            type="taxii20",
+            url=server.api_root,
+            config={"page_size": 100},
+        )
+        first = Collector(database, settings).run("t20")
+        assert first.status == "ok", first.error
+        assert first.added == 250
+        second = Collector(database, settings).run("t20")
+        assert (second.status, second.added) == ("ok", 0)
+        assert server.object_requests == 4
+    stored = _stored(database, feed_id)
+    assert set(stored) == {o["id"] for o in objects}

@@ -136,7 +136,12 @@ class Taxii21Source(FeedSource):
                 if last is not None and (cursor is None or last > cursor):
                     cursor = last
                     cursors[key] = {"added_after": _taxii_time(last)}
-                yield Batch(objects=objects, cursors=cursors, newest=last)
+                yield Batch(
+                    objects=objects,
+                    cursors=cursors,
+                    newest=last,
+                    spec_version="2.0" if self.version == "2.0" else None,
+                )
         except (requests.RequestException, TAXIIServiceException, ValueError) as exc:
             raise FetchError(f"TAXII collection {collection.url} failed: {exc}") from None
 
