@@ -78,6 +78,7 @@ EXCERPT_CHARS = 500
 _PG_LOCK_KEY = 0x5717_0001
 _IN_CHUNK = 1000
 _SQLITE_CHECKPOINT_PAGES = 8192
+_SQLITE_IN_CHUNK = 5000
 
 _objects = cast(Table, StixObject.__table__)
 _edges = cast(Table, StixEdge.__table__)
@@ -86,8 +87,8 @@ _quarantine = cast(Table, StixQuarantine.__table__)
 _runs = cast(Table, StixIngestRun.__table__)
 
 # The hot path inserts pre-serialised values (JSON text, timestamp text) as tuples through
-# Connection.exec_driver_sql (one DBAPI executemany per table per batch): no per-value type
-# processing. The column lists match nca_share.stix.models.
+# Connection.exec_driver_sql (one DBAPI executemany per table per batch; COPY on PostgreSQL):
+# no per-value type processing. The column lists match nca_share.stix.models.
 _OBJECT_COLUMNS = (
     "stix_id",
     "type",
@@ -745,6 +746,45 @@ class IngestService:
             total.changed_ids.extend(part.changed_ids)
         return total
 
+    def _bulk(
+        self,
+        conn: Connection,
+        table: str,
+        columns: tuple[str, ...],
+        sql: str,
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Insert ``rows``: one executemany on SQLite, one ``COPY … FROM STDIN`` on PostgreSQL
+        (the same values; COPY avoids a server round of parse/bind/execute per row)."""
+        if not self._is_pg:
+            conn.exec_driver_sql(sql, rows)
+            return
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        dbapi = self.database.engine.dialect.loaded_dbapi
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(
+                statement, None, exc, dbapi.Error, dialect=self.database.engine.dialect
+            ) from exc
+
+    def _existing_versions(self, conn: Connection, ids: list[str]) -> list[Any]:
+        """(stix_id, version_key, pk, is_current) of every stored version of ``ids``: one
+        ``= ANY(array)`` query on PostgreSQL, IN lists of ``_SQLITE_IN_CHUNK`` on SQLite."""
+        columns = "SELECT stix_id, version_key, pk, is_current FROM stix_objects WHERE "
+        if self._is_pg:
+            return list(conn.exec_driver_sql(columns + "stix_id = ANY(%s)", (ids,)))
+        out: list[Any] = []
+        for start in range(0, len(ids), _SQLITE_IN_CHUNK):
+            part = ids[start : start + _SQLITE_IN_CHUNK]
+            marks = ", ".join("?" * len(part))
+            out.extend(conn.exec_driver_sql(f"{columns}stix_id IN ({marks})", tuple(part)))
+        return out
+
     def _next_added(self, count: int) -> datetime:
         """The first of ``count`` strictly increasing ``date_added`` values (naive UTC)."""
         now = self.clock.now().astimezone(UTC).replace(tzinfo=None)
@@ -778,17 +818,11 @@ class IngestService:
         current: dict[str, tuple[str, int]] = {}
         known_ids: set[str] = set()
         c = _objects.c
-        for start in range(0, len(ids), _IN_CHUNK):
-            rows = conn.execute(
-                select(c.stix_id, c.version_key, c.pk, c.is_current).where(
-                    c.stix_id.in_(ids[start : start + _IN_CHUNK])
-                )
-            )
-            for sid, vkey, pk, is_current in rows:
-                existing.add((sid, vkey))
-                known_ids.add(sid)
-                if is_current:
-                    current[sid] = (vkey, pk)
+        for sid, vkey, pk, is_current in self._existing_versions(conn, ids):
+            existing.add((sid, vkey))
+            known_ids.add(sid)
+            if is_current:
+                current[sid] = (vkey, pk)
 
         to_insert: list[_Prepared] = []
         seen: set[tuple[str, str]] = set()
@@ -848,7 +882,7 @@ class IngestService:
                 )
                 for n, p in enumerate(to_insert)
             ]
-            conn.exec_driver_sql(self._sql_objects, rows_out)
+            self._bulk(conn, "stix_objects", _OBJECT_COLUMNS, self._sql_objects, rows_out)
         if demote:
             for start in range(0, len(demote), _IN_CHUNK):
                 conn.execute(
@@ -865,9 +899,11 @@ class IngestService:
             edge_rows.extend(p.edges)
             obs_rows.extend(p.observables)
         if edge_rows:
-            conn.exec_driver_sql(self._sql_edges, edge_rows)
+            self._bulk(conn, "stix_edges", _EDGE_COLUMNS, self._sql_edges, edge_rows)
         if obs_rows:
-            conn.exec_driver_sql(self._sql_observables, obs_rows)
+            self._bulk(
+                conn, "stix_observables", _OBSERVABLE_COLUMNS, self._sql_observables, obs_rows
+            )
 
         errors = [pr for pr in problems if pr.severity == "error"]
         if errors:
