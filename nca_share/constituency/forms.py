@@ -174,3 +174,14 @@ class MaturityLevelForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class PartnershipSettingsForm(FlaskForm):
+    member_list_visible = BooleanField(_l("Members may see each other's names"))
+    forwarding_policy = SelectField(
+        _l("Forward bulletins"),
+        choices=_c(
+            ("coordinator_approval", _l("after approval by a coordinator")),
+            ("automatic", _l("automatically")),
+        ),
+    )

@@ -30,6 +30,7 @@ from nca_share.constituency.forms import (
     InviteForm,
     JoinForm,
     MaturityLevelForm,
+    PartnershipSettingsForm,
     PreferencesForm,
     ReasonForm,
     SectorForm,
@@ -746,6 +747,12 @@ def partnership(pid: int) -> ResponseReturnValue:
         invitations=service.pending_invitations(pid) if manage else [],
         requests=service.join_requests(pid) if manage else [],
         invite_form=InviteForm(),
+        settings_form=PartnershipSettingsForm(
+            data={
+                "member_list_visible": service.get(pid).member_list_visible,
+                "forwarding_policy": service.get(pid).forwarding_policy,
+            }
+        ),
         form=EmptyForm(),
         regions=[PROVINCES.get(r, r) for r in service.get(pid).regions],
     )
@@ -759,6 +766,25 @@ def _manage(pid: int) -> PartnershipService:
     except PermissionDenied:
         abort(403)
     return _partnerships()
+
+
+@bp.post("/partnerships/<int:pid>/settings")
+@login_required
+def partnership_settings(pid: int) -> ResponseReturnValue:
+    """A coordinator changes member-list visibility and the forwarding policy."""
+    service = _manage(pid)
+    form = PartnershipSettingsForm()
+    if form.validate_on_submit():
+        service.update(
+            pid,
+            {
+                "member_list_visible": bool(form.member_list_visible.data),
+                "forwarding_policy": form.forwarding_policy.data or "",
+            },
+        )
+        db_session().commit()
+        flash(_("The settings were saved."), "success")
+    return redirect(url_for("constituency.partnership", pid=pid))
 
 
 @bp.post("/partnerships/<int:pid>/invite")

@@ -127,3 +127,41 @@ def test_analyst_review_queue_and_overrides(app: Flask, client: FlaskClient) -> 
     assert "sole provider" in profile
     assert "audit report" in profile
     assert "M3" in profile
+
+
+def test_member_list_opt_in(app: Flask, client: FlaskClient) -> None:
+    """Members see other members' names only after the coordinator opts in."""
+    from datetime import UTC, datetime, timedelta
+
+    import pyotp
+
+    from nca_share.clock import FrozenClock
+    from nca_share.constituency.partnerships import PartnershipService
+    from nca_share.db import Database
+
+    clock = FrozenClock(datetime.now(UTC))
+    app.extensions["nca_share.clock"] = clock
+    alfa = make_org(app, "12345678", "Alfa Zorg")
+    bravo = make_org(app, "23456789", "Bravo Kliniek")
+    database: Database = app.extensions["nca_share.db"]
+    with database.session() as session:
+        service = PartnershipService(session, app.extensions["nca_share.settings"])
+        pid = service.create(name="Zorg Oost", kind="sector").id
+        service.add_member(pid, alfa, by="test")
+        service.add_member(pid, bravo, by="test")
+    coordinator = make_user(app, "coord@zorg.nl", ("coordinator", None, pid), totp=True)
+    member = make_user(app, "eva@alfa.nl", ("member", alfa, None))
+    member_client = app.test_client()
+    login(member_client, member)
+    assert "Bravo Kliniek" not in member_client.get(f"/partnerships/{pid}").get_data(as_text=True)
+    assert coordinator.totp_secret
+    clock.advance(timedelta(seconds=30))
+    login(client, coordinator, totp_code=pyotp.TOTP(coordinator.totp_secret).at(clock.now()))
+    token = csrf_token(client, f"/partnerships/{pid}")
+    client.post(
+        f"/partnerships/{pid}/settings",
+        data={"csrf_token": token, "member_list_visible": "y", "forwarding_policy": "automatic"},
+    )
+    page = member_client.get(f"/partnerships/{pid}").get_data(as_text=True)
+    assert "Bravo Kliniek" in page
+    assert "automatisch" in page
