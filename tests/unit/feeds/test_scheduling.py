@@ -107,3 +107,34 @@ def test_backoff_is_capped() -> None:
     """The back-off doubles from 60 s and stops at 6 hours."""
     assert [backoff_seconds(n) for n in (0, 1, 2, 3)] == [0, 60, 120, 240]
     assert backoff_seconds(50) == 6 * 3600
+
+
+def test_scheduled_job_runs_through_the_worker(
+    database: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """The scheduler enqueues collect_feed, a worker runs it, the feed is collected once."""
+    from nca_share.jobs.worker import Worker
+
+    bundle = tmp_path / "b.json"
+    bundle.write_text(
+        '{"type": "bundle", "id": "bundle--6b0c8a64-0f67-4cc7-9c2e-1f5b8c1d2e3f", "objects": ['
+        '{"type": "malware", "spec_version": "2.1", "id": '
+        '"malware--6b0c8a64-0f67-4cc7-9c2e-1f5b8c1d2e30", "created": "2025-01-01T00:00:00Z",'
+        ' "modified": "2025-01-01T00:00:00Z", "name": "x", "is_family": true}]}'
+    )
+    _feed(database, settings, str(bundle))
+    clock = FrozenClock(datetime.now(UTC))
+    Scheduler(database, settings, clock).tick()
+    worker = Worker(database, settings, clock=clock)
+    runs = 0
+    while worker.run_once():  # the periodic maintenance job is due too
+        runs += 1
+    assert runs >= 1
+    job = _collect_jobs(database)[0]
+    assert job.state == "done", job.last_error
+    assert job.result is not None
+    assert job.result["added"] == 1
+    with database.session() as session:
+        feed = FeedService(session, settings).get("f")
+        assert feed.last_success_at == clock.now()
+    assert Scheduler(database, settings, clock).tick() == []
