@@ -16,7 +16,7 @@ CASES = SHARED / "oasis-csaf" / "validator-testcases"
 
 def _mandatory_cases() -> list[tuple[str, bool]]:
     index = json.loads((CASES / "testcases.json").read_text())
-    cases = []
+    cases: list[tuple[str, bool]] = []
     for test in index["tests"]:
         if test["group"] != "mandatory":
             continue
