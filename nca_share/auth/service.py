@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
+from nca_share.access.policy import require_scope
 from nca_share.access.principal import Principal, principal_for_user
 from nca_share.auth.audit import Actor, AuditLog
 from nca_share.auth.crypto import decrypt, digest, encrypt, new_token
@@ -212,7 +213,9 @@ class AuthService:
 
         :raises ValidationError: bad address, password or locale.
         :raises Conflict: the address already has an account.
+        :raises PermissionDenied: ``actor`` is a user without ``users:admin``.
         """
+        self._authorise(actor)
         value = normalise_email(email)
         self.check_password_policy(password, value)
         if locale not in LOCALES:
@@ -293,7 +296,11 @@ class AuthService:
     def set_disabled(
         self, user: User, disabled: bool, *, actor: Actor = None, ip: str | None = None
     ) -> None:
-        """Disable or re-enable an account; disabling voids its sessions and tokens' use."""
+        """Disable or re-enable an account; disabling voids its sessions and tokens' use.
+
+        :raises PermissionDenied: ``actor`` is a user without ``users:admin``.
+        """
+        self._authorise(actor)
         if user.disabled == disabled:
             return
         user.disabled = disabled
@@ -584,8 +591,10 @@ class AuthService:
     def disable_totp(self, user: User, *, actor: Actor = None, ip: str | None = None) -> None:
         """Switch the second factor off (only for users whose roles do not require it).
 
-        :raises PermissionDenied: the user holds a role that requires TOTP.
+        :raises PermissionDenied: the user holds a role that requires TOTP, or ``actor`` is
+            someone else without ``users:admin``.
         """
+        self._authorise(actor, owner_id=user.id)
         if self.requires_totp(user):
             raise PermissionDenied("two-factor authentication is mandatory for this account")
         self._clear_totp(user)
@@ -595,7 +604,11 @@ class AuthService:
 
     def reset_totp(self, user: User, *, actor: Actor, ip: str | None = None) -> None:
         """Operator action for a lost device: clear the second factor so the user enrols
-        again at the next login (staff and coordinators are forced to)."""
+        again at the next login (staff and coordinators are forced to).
+
+        :raises PermissionDenied: ``actor`` is a user without ``users:admin``.
+        """
+        self._authorise(actor)
         self._clear_totp(user)
         self.audit.record("auth.totp_reset", actor=actor, ip=ip, target=f"user:{user.id}")
 
@@ -616,7 +629,10 @@ class AuthService:
 
         :raises ValidationError: unknown role or wrong scope.
         :raises NotFound: the organisation or partnership does not exist.
+        :raises PermissionDenied: ``actor`` is a user without ``users:admin`` (nobody grants
+            themselves a role).
         """
+        self._authorise(actor)
         role_value = _parse_role(role)
         self._check_role_scope(role_value, organisation_id, partnership_id)
         for held in user.roles:
@@ -657,7 +673,9 @@ class AuthService:
         """Take a role away.
 
         :raises NotFound: the user does not hold it.
+        :raises PermissionDenied: ``actor`` is a user without ``users:admin``.
         """
+        self._authorise(actor)
         role_value = _parse_role(role)
         for held in list(user.roles):
             if (
@@ -697,9 +715,10 @@ class AuthService:
 
         :returns: the plaintext (shown once, never stored) and the stored token.
         :raises ValidationError: unknown scope, bad name or lifetime.
-        :raises PermissionDenied: a scope exceeds what the user's roles allow, or the user
-            is disabled.
+        :raises PermissionDenied: a scope exceeds what the user's roles allow, the user is
+            disabled, or ``actor`` is someone else without ``users:admin``.
         """
+        self._authorise(actor, owner_id=user.id)
         wanted = sorted(set(scopes))
         unknown = [s for s in wanted if s not in SCOPES]
         if unknown or not wanted:
@@ -792,8 +811,11 @@ class AuthService:
         """Revoke a token (idempotent).
 
         :raises NotFound: no such token.
+        :raises PermissionDenied: ``actor`` is neither the token's user nor has
+            ``users:admin``.
         """
         token = self.get_token(token_id)
+        self._authorise(actor, owner_id=token.user_id)
         if token.revoked_at is None:
             token.revoked_at = self.clock.now()
             self.audit.record(
@@ -806,6 +828,18 @@ class AuthService:
         return token
 
     # ------------------------------------------------------------------ internals
+
+    def _authorise(self, actor: Actor, *, owner_id: int | None = None) -> None:
+        """Administrative changes need ``users:admin`` when a user asks (a principal or a
+        ``User``); a user may act on their own ``owner_id`` resources. A label or ``None``
+        is a trusted system caller (CLI, jobs) and is not checked here."""
+        if isinstance(actor, User):
+            actor = principal_for_user(self.session, actor)
+        if not isinstance(actor, Principal):
+            return
+        if owner_id is not None and actor.user_id == owner_id:
+            return
+        require_scope(actor, "users:admin")
 
     def _base(self) -> str:
         return self.settings.base_url.rstrip("/")
