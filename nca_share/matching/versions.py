@@ -43,6 +43,7 @@ _PRE_TAGS = {
     "rc": -1,
     "cr": -1,
 }
+_TOKEN = re.compile(r"(?:>=|<=|==|!=|~=|[<>=^~])?\s*[^\s,<>=!^~|]+")
 _OPERATOR = re.compile(r"^(>=|<=|==|!=|=|>|<|~=|\^|~)?\s*(.+)$")
 
 
@@ -181,6 +182,8 @@ def _parse_constraint(text: str) -> Interval | None:
         return None
     if version in ("*", "x", "-"):
         return _ANY
+    if not any(c.isdigit() for c in version):
+        return None
     if version.endswith((".*", ".x", ".X")) and op in ("", "=", "=="):
         prefix = version[:-2]
         upper = _bump(prefix)
@@ -261,10 +264,9 @@ class VersionRange:
             if not alt:
                 continue
             current: Interval | None = _ANY
-            tokens = re.findall(r"(?:>=|<=|==|!=|~=|[<>=^~])?\s*[^\s,<>=!^~]+", alt)
-            if not tokens:
+            tokens = _TOKEN.findall(alt)
+            if not tokens or _TOKEN.sub("", alt).strip(" ,"):
                 approximate = True
-                intervals.append(_ANY)
                 continue
             for token in tokens:
                 piece = _parse_constraint(token)
@@ -274,8 +276,8 @@ class VersionRange:
                 current = _meet(current, piece, scheme) if current is not None else None
             if current is not None:
                 intervals.append(current)
-        if not intervals and approximate:
-            intervals.append(_ANY)
+        if approximate:
+            intervals = [_ANY]
         return cls(tuple(intervals), approximate, raw)
 
     @classmethod
