@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     encryption_key: str = Field(default="", repr=False)
     default_tlp: str = "AMBER"
     #: Objects per ingest transaction (larger batches rewrite fewer index pages on SQLite).
-    ingest_batch_size: int = 10000
+    ingest_batch_size: int = 20000
     base_url: str = "http://127.0.0.1:8000"
     default_locale: str = "nl"
     timezone: str = "Europe/Amsterdam"
