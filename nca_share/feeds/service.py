@@ -72,8 +72,27 @@ def backoff_seconds(failures: int) -> int:
     return int(min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(failures - 1, 30)))
 
 
+MAX_INTERVAL_S = 30 * 86400
+MAX_LIFETIME_DAYS = 36500
+
+
+def _no_nul(value: Any, location: str) -> None:
+    """Refuse NUL characters anywhere (PostgreSQL text and JSONB cannot hold them)."""
+    import orjson
+
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:
+        raise ValidationError("not JSON-serialisable", location=location) from None
+    if "\\u0000" in text:
+        raise ValidationError("NUL characters are not allowed", location=location)
+
+
 def _validate(data: FeedInput) -> None:
     from nca_share.stix.tlp import TLP
+
+    for location in ("name", "url", "config", "auth_config", "secrets"):
+        _no_nul(getattr(data, location), location)
 
     if not data.name or len(data.name) > 100 or not data.name.strip() == data.name:
         raise ValidationError(
@@ -96,10 +115,10 @@ def _validate(data: FeedInput) -> None:
         raise ValidationError("reliability is an Admiralty letter A–F", location="reliability")
     if data.confidence is not None and not 0 <= data.confidence <= 100:
         raise ValidationError("confidence is 0–100", location="confidence")
-    if data.interval_s < 60:
-        raise ValidationError("the interval is at least 60 seconds", location="interval_s")
-    if data.lifetime_days is not None and data.lifetime_days <= 0:
-        raise ValidationError("the lifetime is a positive number of days", location="lifetime_days")
+    if not 60 <= data.interval_s <= MAX_INTERVAL_S:
+        raise ValidationError("the interval is 60 seconds to 30 days", location="interval_s")
+    if data.lifetime_days is not None and not 0 < data.lifetime_days <= MAX_LIFETIME_DAYS:
+        raise ValidationError("the lifetime is 1 to 36500 days", location="lifetime_days")
 
 
 class FeedService:

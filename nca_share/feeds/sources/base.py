@@ -29,6 +29,8 @@ from nca_share.errors import FetchError, UnsafeURL, ValidationError
 from nca_share.feeds.parsers import RecordProblem
 from nca_share.net import http_client
 
+#: the largest document a feed may deliver in one response
+MAX_FETCH_BYTES = 512 * 2**20
 AUTH_TYPES = ("none", "basic", "bearer", "api-key", "client-cert")
 #: secret field names per auth type
 AUTH_SECRETS: dict[str, tuple[str, ...]] = {
@@ -223,19 +225,28 @@ class CollectContext:
             stamp = datetime.fromtimestamp(mtime, UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
             return Fetched(200, data, {"last-modified": stamp}, path.as_uri())
         try:
-            response = self.http().get(url, headers=headers or {})
+            with self.http().stream("GET", url, headers=headers or {}) as response:
+                if response.status_code == 404 and allow_missing:
+                    return Fetched(404, b"", {}, url)
+                if response.status_code >= 400:
+                    raise FetchError(f"cannot fetch {url}: HTTP {response.status_code}")
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_FETCH_BYTES:
+                        raise FetchError(
+                            f"{url} is larger than {MAX_FETCH_BYTES // 2**20} MiB; refused"
+                        )
+                    chunks.append(chunk)
+                return Fetched(
+                    response.status_code,
+                    b"".join(chunks),
+                    {k.lower(): v for k, v in response.headers.items()},
+                    str(response.url),
+                )
         except httpx.HTTPError as exc:
             raise FetchError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
-        if response.status_code == 404 and allow_missing:
-            return Fetched(404, b"", {}, url)
-        if response.status_code >= 400:
-            raise FetchError(f"cannot fetch {url}: HTTP {response.status_code}")
-        return Fetched(
-            response.status_code,
-            response.content,
-            {k.lower(): v for k, v in response.headers.items()},
-            str(response.url),
-        )
 
     def fetch_conditional(self, url: str, key: str) -> tuple[Fetched | None, dict[str, Any]]:
         """Fetch unless unchanged since the stored cursor (ETag/Last-Modified over HTTP, mtime +
