@@ -218,7 +218,10 @@ def step_start() -> ResponseReturnValue:
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            auth_service().grant_role(_user(), "member", organisation_id=org.id, actor=_user())
+            # The constituency's rule: whoever registers a new KVK number becomes the first
+            # member of that organisation. Granted as the system (the user cannot grant
+            # themselves roles); further members are added by invitation or by staff.
+            auth_service().grant_role(_user(), "member", organisation_id=org.id, actor=None)
             db_session().commit()
             return _next_step(org.id, "start")
     return _wizard("step_start.html", None, "start", form=form)
