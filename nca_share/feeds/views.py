@@ -42,7 +42,8 @@ def health() -> ResponseReturnValue:
         abort(404)
     service = FeedService(db_session(), get_settings(), get_clock())
     now = get_clock().now()
-    feeds = [service.describe(feed) for feed in service.all()]
+    rows = service.all()
+    feeds = [{**service.describe(feed), "row": feed} for feed in rows]
     per_day = service.added_per_day(now - timedelta(days=CHART_DAYS))
     chart = Markup(  # noqa: S704 - every text piece is escaped in objects_per_day_svg
         objects_per_day_svg(
@@ -55,4 +56,16 @@ def health() -> ResponseReturnValue:
         chart=chart,
         suppressions=service.suppressions(limit=50),
         names={f["id"]: f["name"] for f in feeds},
+        lag=_lag,
     )
+
+
+def _lag(seconds: int | None) -> str:
+    """A lag in words: minutes, hours or days."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return str(_("%(n)d min", n=max(seconds // 60, 0)))
+    if seconds < 2 * 86400:
+        return str(_("%(n)d h", n=seconds // 3600))
+    return str(_("%(n)d days", n=seconds // 86400))
