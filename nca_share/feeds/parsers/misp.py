@@ -12,6 +12,8 @@ Mapping (our own; it follows the spirit of MISP's misp-stix without copying it):
   ``intrusion-set``, ``tool`` or ``attack-pattern``;
 * ``tlp:*`` tags → TLP 2.0 markings (event tags for everything, an attribute's own tag where it
   is stricter); no TLP tag → the feed's default applies at ingest;
+* a deleted ``to_ids`` attribute → its indicator with ``revoked: true`` (so a re-published
+  event revokes what an earlier delivery stored);
 * the event → a ``report`` whose ``object_refs`` tie it all, created by an ``identity`` for the
   creating organisation; other tags become report labels.
 """
@@ -152,6 +154,8 @@ class _EventMapper:
         self.event_time = _time(event.get("timestamp"), _EPOCH)
         self.links: list[dict[str, str]] = []
         self.identity_id: str | None = None
+        #: indicators revoked by deleted attributes (kept out of the report's refs)
+        self.revoked: set[str] = set()
 
     def add(self, obj: dict[str, Any]) -> None:
         if obj["id"] in self.seen:
@@ -220,7 +224,8 @@ class _EventMapper:
         if not isinstance(attribute, dict):
             self.result.problems.append(RecordProblem(location, "attribute is not an object"))
             return
-        if attribute.get("deleted") in (True, "1", 1):
+        deleted = attribute.get("deleted") in (True, "1", 1)
+        if deleted and attribute.get("to_ids") not in (True, "1", 1, "true"):
             return
         misp_type = str(attribute.get("type", ""))
         value = str(attribute.get("value", ""))
@@ -259,7 +264,22 @@ class _EventMapper:
             except ValueError as exc:
                 self.result.problems.append(RecordProblem(location, str(exc), value[:300]))
                 continue
-            if to_ids:
+            if deleted:
+                # A deleted to_ids attribute revokes the indicator an earlier delivery made.
+                self._indicator(
+                    attribute,
+                    attr_uuid,
+                    resolved,
+                    normalised,
+                    when,
+                    valid_from,
+                    tlp,
+                    misp_type,
+                    filename,
+                    single=len([k for k in kinds if k]) == 1,
+                    revoked=True,
+                )
+            elif to_ids:
                 self._indicator(
                     attribute,
                     attr_uuid,
@@ -293,6 +313,7 @@ class _EventMapper:
         filename: str | None,
         *,
         single: bool,
+        revoked: bool = False,
     ) -> None:
         try:
             base_id = f"indicator--{uuid.UUID(attr_uuid)}"
@@ -319,6 +340,9 @@ class _EventMapper:
         last_seen = parse_timestamp(str(attribute.get("last_seen") or ""))
         if last_seen and last_seen > valid_from:
             indicator["valid_until"] = stix_timestamp(last_seen)
+        if revoked:
+            indicator["revoked"] = True
+            self.revoked.add(indicator["id"])
         self.add(indicator)
 
     def _galaxies(self) -> None:
@@ -391,7 +415,8 @@ class _EventMapper:
             "name": str(event.get("info") or f"MISP event {event_uuid}")[:1000],
             "published": stix_timestamp(published),
             "report_types": ["threat-report"],
-            "object_refs": list(self.refs) or [f"report--{event_uuid}"],
+            "object_refs": [r for r in self.refs if r not in self.revoked]
+            or [f"report--{event_uuid}"],
             "external_references": [{"source_name": "misp", "external_id": event_uuid}]
             + self.links,
         }

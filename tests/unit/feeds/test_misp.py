@@ -136,3 +136,32 @@ def test_garbage_is_reported_not_raised() -> None:
     result = map_misp_document(["x", 3])
     assert result.objects == []
     assert result.problems
+
+
+def test_deleted_to_ids_attribute_revokes_its_indicator() -> None:
+    """A deleted to_ids attribute yields its indicator revoked, left out of the report refs."""
+    attribute = {
+        "uuid": "5b8d9d33-ccf0-4fd9-82dc-7dbc0a016230",
+        "type": "domain",
+        "value": "bad.example",
+        "to_ids": True,
+        "timestamp": "1536150000",
+    }
+    event = {
+        "Event": {
+            "uuid": "5b8d9d33-ccf0-4fd9-82dc-7dbc0a016219",
+            "info": "t",
+            "timestamp": "1536150000",
+            "Attribute": [attribute],
+        }
+    }
+    live = map_misp_document(event).objects
+    event["Event"]["Attribute"] = [{**attribute, "deleted": True, "timestamp": "1536160000"}]
+    gone = map_misp_document(event).objects
+    before = next(o for o in live if o["type"] == "indicator")
+    after = next(o for o in gone if o["type"] == "indicator")
+    assert after["id"] == before["id"]
+    assert after["revoked"] is True
+    assert after["modified"] > before["modified"]
+    report = next(o for o in gone if o["type"] == "report")
+    assert after["id"] not in report["object_refs"]
