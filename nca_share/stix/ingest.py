@@ -26,6 +26,7 @@ import gc
 import json
 import logging
 import queue
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -55,7 +56,7 @@ from nca_share.stix.models import (
     StixObservable,
     StixQuarantine,
 )
-from nca_share.stix.observables import extract_observables, ip_range
+from nca_share.stix.observables import Observable, extract_observables, ip_range
 from nca_share.stix.tlp import TLP, effective_tlp, marking_definition_tlp
 from nca_share.stix.upgrade import detect_spec_version, upgrade_to_21
 
@@ -601,12 +602,15 @@ class IngestService:
         if not isinstance(obj, dict):
             raise Rejected(None, f"an object must be a JSON object, not {type(obj).__name__}")
         declared = obj.get("spec_version")
-        if declared is not None and declared not in ("2.0", "2.1"):
+        if declared == "2.1":
+            original = "2.1"
+        elif declared is not None and declared != "2.0":
             shown = declared[:20] if isinstance(declared, str) else type(declared).__name__
             raise Rejected("spec_version", f"must be '2.1' or '2.0', got {shown!r}")
-        original = detect_spec_version(obj, run.bundle_spec)
-        if original == "2.0":
-            obj = upgrade_to_21(obj)
+        else:
+            original = detect_spec_version(obj, run.bundle_spec)
+            if original == "2.0":
+                obj = upgrade_to_21(obj)
         otype, oid, stamps = check_object(obj, run.cache)
         try:
             raw = orjson.dumps(obj)
@@ -663,26 +667,27 @@ class IngestService:
             name = value if isinstance(value, str) else None
         if name is not None and len(name) > NAME_LENGTH:
             name = name[:NAME_LENGTH]
-        return _Prepared(
-            index=index,
-            stix_id=oid,
-            type=otype,
-            obj=obj,
-            raw_json=raw_json,
-            original_spec=original,
-            version_key=version_key,
-            created=db_ts.get("created"),
-            modified=db_ts.get("modified"),
-            valid_from=db_ts.get("valid_from"),
-            valid_until=db_ts.get("valid_until"),
-            revoked=obj.get("revoked") is True,
-            tlp=int(tlp),
-            tlp_defaulted=defaulted,
-            marking_refs=orjson.dumps(refs).decode() if refs else "[]",
-            name=name,
-            confidence=obj.get("confidence"),
-            edges=_edges_of(otype, oid, obj),
-            observables=[] if obj.get("revoked") is True else _observables_of(oid, obj),
+        revoked = obj.get("revoked") is True
+        return _Prepared(  # positional: this runs once per object
+            index,
+            oid,
+            otype,
+            obj,
+            raw_json,
+            original,
+            version_key,
+            db_ts.get("created"),
+            db_ts.get("modified"),
+            db_ts.get("valid_from"),
+            db_ts.get("valid_until"),
+            revoked,
+            int(tlp),
+            defaulted,
+            orjson.dumps(refs).decode() if refs else "[]",
+            name,
+            obj.get("confidence"),
+            _edges_of(otype, oid, obj),
+            [] if revoked else _observables_of(oid, obj),
         )
 
     @staticmethod
@@ -1078,9 +1083,34 @@ def _observables_of(sid: str, obj: dict[str, Any]) -> list[tuple[Any, ...]]:
         value = obs.value
         if len(value) > VALUE_LENGTH or "\x00" in value:
             continue
-        rng = ip_range(obs)
+        rng = _ip_range(obs) if obs.kind in _IP_KINDS else None
         if rng is None:
             out.append((sid, obs.kind, value, None, None, None))
         else:
             out.append((sid, obs.kind, value, rng[0], rng[1], rng[2]))
     return out
+
+
+_IP_KINDS = frozenset({"ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr"})
+_FAMILIES = {"ipv4": (socket.AF_INET, 32, 4), "ipv6": (socket.AF_INET6, 128, 6)}
+
+
+def _ip_range(obs: Observable) -> tuple[int, str, str] | None:
+    """``ip_range`` with a socket-based fast path for the normalised values the extractor
+    produces (``inet_pton`` is ~10x cheaper than ``ipaddress``); odd values fall back."""
+    family, bits, version = _FAMILIES[obs.kind[:4]]
+    address, slash, prefix = obs.value.partition("/")
+    if slash and not obs.kind.endswith("cidr"):
+        return None
+    if slash and not (prefix.isascii() and prefix.isdigit() and len(prefix) <= 3):
+        return ip_range(obs)
+    try:
+        start = int.from_bytes(socket.inet_pton(family, address), "big")
+        length = int(prefix) if prefix else bits
+    except (OSError, ValueError):
+        return ip_range(obs)
+    if not 0 <= length <= bits:
+        return ip_range(obs)
+    host_mask = (1 << (bits - length)) - 1
+    start &= ~host_mask
+    return version, f"{start:032x}", f"{start | host_mask:032x}"
