@@ -344,13 +344,43 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def apply_lifetime(
-    objects: Iterable[dict[str, Any]], lifetime_days: int | None
-) -> list[dict[str, Any]]:
-    """Give indicators without ``valid_until`` the feed's default lifetime (from ``valid_from``).
+#: object types that take a ``confidence`` (SDOs and SROs; not SCOs or marking definitions)
+_NO_CONFIDENCE = frozenset(
+    {
+        "marking-definition",
+        "extension-definition",
+        "language-content",
+        "bundle",
+        "ipv4-addr",
+        "ipv6-addr",
+        "domain-name",
+        "url",
+        "email-addr",
+        "file",
+        "software",
+        "network-traffic",
+        "autonomous-system",
+        "mac-addr",
+        "mutex",
+        "process",
+        "directory",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+        "artifact",
+        "email-message",
+    }
+)
 
-    Objects are copied, never changed in place.
-    """
+
+def apply_defaults(
+    objects: Iterable[dict[str, Any]],
+    lifetime_days: int | None,
+    confidence: int | None = None,
+) -> list[dict[str, Any]]:
+    """Give indicators without ``valid_until`` the feed's default lifetime (from
+    ``valid_from``, always after it), and SDOs/SROs without ``confidence`` the feed's default
+    confidence. Objects are copied, never changed in place."""
     out = []
     for obj in objects:
         if (
@@ -362,6 +392,14 @@ def apply_lifetime(
             start = parse_timestamp(obj["valid_from"])
             if start is not None:
                 obj = {**obj, "valid_until": stix_timestamp(start + timedelta(days=lifetime_days))}
+        if (
+            confidence is not None
+            and "confidence" not in obj
+            and isinstance(obj.get("type"), str)
+            and obj["type"] not in _NO_CONFIDENCE
+            and obj.get("spec_version", "2.1") != "2.0"
+        ):
+            obj = {**obj, "confidence": confidence}
         out.append(obj)
     return out
 
@@ -409,6 +447,7 @@ class Collector:
             ),
             default_tlp=feed.default_tlp,
             lifetime_days=feed.lifetime_days,
+            confidence=feed.confidence,
         )
 
     def _load_cursor(self, feed_id: int, key: str) -> dict[str, Any]:
@@ -488,7 +527,7 @@ class Collector:
         tlp: Any,
         summary: RunSummary,
     ) -> None:
-        objects = apply_lifetime(batch.objects, spec.lifetime_days)
+        objects = apply_defaults(batch.objects, spec.lifetime_days, spec.confidence)
         kept, suppressed = lists.filter(objects)
         if kept:
             report = ingest.ingest_objects(

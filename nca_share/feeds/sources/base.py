@@ -56,6 +56,7 @@ class FeedSpec:
     secrets: dict[str, str] = field(repr=False)
     default_tlp: str
     lifetime_days: int | None
+    confidence: int | None = None
 
 
 @dataclass

@@ -127,3 +127,27 @@ def test_scheduler_start_reconciles_catalogue_once(
         service = FeedService(session, settings)
         assert not service.get("cat").enabled
         assert service.get("manual").enabled
+
+
+def test_defaults_lifetime_and_confidence() -> None:
+    """Lifetime only for indicators without valid_until; confidence only for SDOs/SROs
+    lacking one; inputs are not changed."""
+    from nca_share.feeds.service import apply_defaults
+
+    objects = [
+        {"type": "indicator", "id": "indicator--1", "valid_from": "2025-01-01T00:00:00Z"},
+        {
+            "type": "indicator",
+            "id": "indicator--2",
+            "valid_from": "2025-01-01T00:00:00Z",
+            "valid_until": "2025-01-02T00:00:00Z",
+            "confidence": 10,
+        },
+        {"type": "ipv4-addr", "id": "ipv4-addr--1", "value": "1.2.3.4"},
+    ]
+    out = apply_defaults(objects, 10, 75)
+    assert out[0]["valid_until"] == "2025-01-11T00:00:00.000Z"
+    assert out[0]["confidence"] == 75
+    assert (out[1]["valid_until"], out[1]["confidence"]) == ("2025-01-02T00:00:00Z", 10)
+    assert "confidence" not in out[2]
+    assert "valid_until" not in objects[0]
