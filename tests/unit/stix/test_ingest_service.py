@@ -338,3 +338,25 @@ def test_red_marking_id_resolves(database: Database) -> None:
     IngestService(database).ingest_objects([obj], source="t")
     with database.session() as session:
         assert StixStore(session).get(obj["id"]).tlp == 4
+
+
+def test_progress_is_told_the_total_and_every_batch(database: Database) -> None:
+    """An IngestProgress gets start(total) once, then batch sizes adding up to the total."""
+    from nca_share.stix.ingest import IngestProgress
+
+    class Recorder(IngestProgress):
+        def __init__(self) -> None:
+            self.total = -1
+            self.steps: list[int] = []
+
+        def start(self, total: int) -> None:
+            self.total = total
+
+        def __call__(self, n: int) -> None:
+            self.steps.append(n)
+
+    recorder = Recorder()
+    objects = [indicator() for _ in range(23)]
+    IngestService(database, batch_size=10).ingest_objects(objects, source="t", progress=recorder)
+    assert recorder.total == 23
+    assert recorder.steps == [10, 10, 3]
