@@ -722,12 +722,45 @@ def partnerships() -> ResponseReturnValue:
     ids = None
     if not principal.is_staff:
         ids = sorted(principal.partnership_ids | principal.coordinated_partnership_ids)
-    items = _partnerships().list_partnerships(ids=ids)
+    service = _partnerships()
+    items = service.list_partnerships(ids=ids)
+    # Members may ask to join other partnerships: their names and scope are public, their
+    # members are not.
+    others = []
+    own_orgs = _orgs().list_organisations(ids=sorted(principal.organisation_ids))
+    if own_orgs and not principal.is_staff:
+        known = {p.id for p in items}
+        others = [p for p in service.list_partnerships() if p.id not in known]
     return render_template(
         "constituency/partnerships.html",
         partnerships=items,
+        others=others,
+        own_orgs=own_orgs,
         coordinated=principal.coordinated_partnership_ids,
+        join_form=JoinForm(),
     )
+
+
+@bp.post("/partnerships/<int:pid>/request")
+@login_required
+def request_join(pid: int) -> ResponseReturnValue:
+    """A member asks for their organisation to join a partnership."""
+    form = JoinForm()
+    chosen = request.form.get("organisation_id", "")
+    org_id = int(chosen) if chosen.isdigit() else -1
+    if org_id not in _principal().organisation_ids:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            _partnerships().request_join(pid, org_id, by=_actor(), message=form.message.data)
+        except NotFound:
+            abort(404)
+        except Conflict as exc:
+            _flash_error(exc)
+        else:
+            db_session().commit()
+            flash(_("Your request was sent to the coordinators."), "success")
+    return redirect(url_for("constituency.partnerships"))
 
 
 @bp.get("/partnerships/<int:pid>")

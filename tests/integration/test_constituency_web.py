@@ -165,3 +165,28 @@ def test_member_list_opt_in(app: Flask, client: FlaskClient) -> None:
     page = member_client.get(f"/partnerships/{pid}").get_data(as_text=True)
     assert "Bravo Kliniek" in page
     assert "automatisch" in page
+
+    # A member of another organisation asks to join; the coordinator approves.
+    charlie = make_org(app, "34567890", "Charlie Apotheek")
+    carl = make_user(app, "carl@charlie.nl", ("member", charlie, None))
+    carl_client = app.test_client()
+    login(carl_client, carl)
+    assert carl_client.get(f"/partnerships/{pid}").status_code == 404
+    listing = carl_client.get("/partnerships").get_data(as_text=True)
+    assert "Zorg Oost" in listing
+    assert "Alfa Zorg" not in listing
+    carl_token = csrf_token(carl_client, "/partnerships")
+    carl_client.post(
+        f"/partnerships/{pid}/request",
+        data={"csrf_token": carl_token, "organisation_id": str(charlie), "message": "graag"},
+    )
+    coordinator_page = client.get(f"/partnerships/{pid}").get_data(as_text=True)
+    assert "Charlie Apotheek" in coordinator_page
+    with database.session() as session:
+        rid = (
+            PartnershipService(session, app.extensions["nca_share.settings"])
+            .join_requests(pid)[0]
+            .id
+        )
+    client.post(f"/partnerships/{pid}/requests/{rid}/approve", data={"csrf_token": token})
+    assert carl_client.get(f"/partnerships/{pid}").status_code == 200
