@@ -97,7 +97,11 @@ class AuditArgs(ma.Schema):
     actor = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=320))
     since = ma.fields.AwareDateTime(load_default=None)
     until = ma.fields.AwareDateTime(load_default=None)
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
+    cursor = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(r"^[0-9]{1,9}$"),
+        metadata={"description": "next_cursor of the previous page"},
+    )
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 
 

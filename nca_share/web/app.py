@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Blueprint, Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from nca_share.config import Settings, load_settings
 from nca_share.db import Database
@@ -59,7 +60,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         otherwise one is built from ``settings`` and migrated on first use.
     """
     settings = settings or load_settings()
+    from nca_share.web.request import NcaRequest
+
     app = Flask(__name__)
+    app.request_class = NcaRequest
     _configure(app, settings)
     app.extensions["nca_share.settings"] = settings
     app.extensions["nca_share.db"] = database or Database(settings)
@@ -98,7 +102,23 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     return app
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` limited to 32-bit database ids by default: a larger number in a URL is
+    simply "not found" (and documented as such) instead of overflowing a query."""
+
+    def __init__(
+        self,
+        url_map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = 2**31 - 1,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
 def _configure(app: Flask, settings: Settings) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter
     secret = settings.secret_key
     if not secret:
         # No working default credentials: without a configured key every process gets a

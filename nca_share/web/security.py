@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, abort, request, session
 
 from nca_share.web.extensions import csrf
 
@@ -52,6 +52,8 @@ def is_bearer_request() -> bool:
 
 
 def _csrf_gate() -> None:
+    if "\x00" in request.path:
+        abort(404)  # a NUL can never be part of a real path (and must not reach the DB)
     if request.method not in _UNSAFE_METHODS or is_bearer_request():
         return
     if request.path.startswith("/api/") and "uid" not in session:

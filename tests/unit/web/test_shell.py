@@ -146,3 +146,16 @@ def test_language_switch_never_redirects_off_site(client: FlaskClient, target: s
     token = csrf_token(client)
     response = client.post("/language", data={"lang": "en", "next": target, "csrf_token": token})
     assert response.headers["Location"] == "/"
+
+
+def test_nul_characters_and_huge_ids_never_reach_the_database(app: Flask) -> None:
+    """NUL in parameters or paths and ids beyond 32 bits give normal answers, not 500s."""
+    from tests.fixtures.web import login, make_user
+
+    client = app.test_client()
+    login(client, make_user(app, "nul@example.nl"))
+    assert client.get("/objects?q=a%00b&source=%00").status_code == 200
+    assert client.get("/objects/malware--a%00b").status_code == 404
+    huge = client.get("/api/v1/organisations/99999999999999999999")
+    assert huge.status_code == 404
+    assert huge.get_json()["code"] == "not_found"
