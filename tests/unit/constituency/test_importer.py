@@ -128,3 +128,17 @@ def test_ten_thousand_rows_with_two_percent_bad(database: Database, tmp_path: Pa
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Organisation)) == 9_800
         assert session.scalar(select(func.count()).select_from(Contact)) == 9_800
+
+
+def test_windows_1252_file(database: Database, tmp_path: Path) -> None:
+    """A spreadsheet export in Windows-1252 is read as such (accents survive)."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "KVK-nummer;Handelsnaam;Provincie\r\n12345678;Café Ñandú;Fryslân\r\n".encode("cp1252")
+    )
+    with database.session() as session:
+        report = OrganisationImporter(session).import_path(path)
+    assert (report.created, report.bad_rows) == (1, 0)
+    with database.session() as session:
+        org = session.scalars(select(Organisation)).one()
+        assert (org.name, org.province) == ("Café Ñandú", "fryslan")
