@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -172,6 +173,12 @@ class CollectContext:
     def client_cert(self) -> tuple[str, str] | None:
         return self._cert_files()
 
+    def ca_bundle(self) -> str | None:
+        """A CA bundle file to verify the server with (``auth_config.ca_bundle``), for feeds
+        served under a private CA."""
+        value = self.feed.auth_config.get("ca_bundle")
+        return str(value) if value else None
+
     # ------------------------------------------------------------------ fetching
 
     def http(self) -> httpx.Client:
@@ -182,8 +189,12 @@ class CollectContext:
             if basic:
                 kwargs["auth"] = basic
             cert = self.client_cert()
-            if cert:
-                kwargs["cert"] = cert
+            if cert or self.ca_bundle():
+                # one SSL context carries the private CA and the client certificate
+                context = ssl.create_default_context(cafile=self.ca_bundle())
+                if cert:
+                    context.load_cert_chain(cert[0], cert[1])
+                kwargs["verify"] = context
             self._client = self._stack.enter_context(http_client(self.settings, **kwargs))
         return self._client
 

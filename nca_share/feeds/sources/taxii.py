@@ -73,6 +73,9 @@ class Taxii21Source(FeedSource):
         cert = self.ctx.client_cert()
         if cert:
             session.cert = cert
+        ca_bundle = self.ctx.ca_bundle()
+        if ca_bundle:
+            session.verify = ca_bundle
         return session
 
     def _connection(self, session: GuardedSession) -> Any:
