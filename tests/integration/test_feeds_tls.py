@@ -57,7 +57,7 @@ def _pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def _key_pem(key: Any) -> str:
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -81,7 +81,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, str, str, list[str]]
             return
 
         def do_GET(self) -> None:
-            peer = self.connection.getpeercert()  # type: ignore[attr-defined]
+            peer: Any = self.connection.getpeercert()
             seen.append(dict(x[0] for x in peer["subject"])["commonName"])
             self.send_response(200)
             self.send_header("Content-Length", str(len(BUNDLE)))
