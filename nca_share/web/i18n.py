@@ -31,7 +31,7 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in LANGUAGES:
         return str(chosen)
-    user_locale = getattr(g.get("principal"), "locale", None)
+    user_locale = getattr(g.get("user"), "locale", None)
     if user_locale in LANGUAGES:
         return str(user_locale)
     return str(current_app.config["BABEL_DEFAULT_LOCALE"])

@@ -128,7 +128,12 @@ def test_xss_corpus_renders_inert(app: Flask, live_server: LiveServer, xss_page:
     ingest(app, objects)
     page = xss_page
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     _login(app, page, live_server.url)
     page.goto(f"{live_server.url}/objects?type=malware&q=xss")
     assert page.get_by_test_id("objects").locator("tbody tr").count() == len(PAYLOADS)

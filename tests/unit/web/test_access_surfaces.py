@@ -24,7 +24,7 @@ from tests.fixtures.web import (
     relationship,
     sdo,
 )
-from tests.unit.access.test_policy import oracle
+from tests.unit.access.test_policy import oracle  # type: ignore[attr-defined]
 
 TLPS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 #: Grantee keys: organisation 1/2, partnership 1/2, the member of org 1, the coordinator.
@@ -83,7 +83,7 @@ def _setup(app: Flask, database: Database) -> tuple[dict[str, UserCredentials], 
             grant_set = GRANT_SETS[i % len(GRANT_SETS)]
             expected_grants[obj["id"]] = []
             for key in grant_set:
-                policy.grant(obj["id"], **grantee[key])
+                policy.grant(obj["id"], **grantee[key])  # type: ignore[arg-type]
                 expected_grants[obj["id"]].append(Grant(**grantee[key]))
     tlp_of = {o["id"]: TLPS.index(_tlp(o)) for o in objects}
     return users, {

@@ -254,3 +254,41 @@ def test_explorer_search_and_object_page(
     ind_page = client.get(f"/objects/{indicator['id']}").get_data(as_text=True)
     assert "198.51.100.7" in ind_page  # the observable from the pattern
     assert client.get("/objects/malware--00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_explorer_filters_tlp_source_and_dates(
+    app: Flask, client: FlaskClient, clock: FrozenClock
+) -> None:
+    """The explorer narrows by TLP, source and the date an object was added."""
+    green = sdo("malware", "Groen", "GREEN")
+    amber = sdo("malware", "Oranje", "AMBER")
+    ingest(app, [green], source="feed-a")
+    ingest(app, [amber], source="feed-b")
+    analyst = make_user(app, "filter@ncsc.nl", "analyst", totp=True)
+    clock.advance(timedelta(seconds=30))
+    assert analyst.totp_secret
+    login(client, analyst, totp_code=pyotp.TOTP(analyst.totp_secret).at(clock.now()))
+
+    def names(query: str) -> set[str]:
+        html = client.get(f"/objects?type=malware&{query}").get_data(as_text=True)
+        return set(re.findall(r'href="/objects/malware--[^"]+">([^<]+)</a>', html))
+
+    assert names("") == {"Groen", "Oranje"}
+    assert names("tlp=1") == {"Groen"}
+    assert names("tlp=2") == {"Oranje"}
+    assert names("source=feed-b") == {"Oranje"}
+    today = datetime.now(UTC).date()
+    assert names(f"added_from={today - timedelta(days=1)}") == {"Groen", "Oranje"}
+    assert names(f"added_until={today - timedelta(days=2)}") == set()
+    assert names("added_from=not-a-date") == {"Groen", "Oranje"}  # bad input is ignored
+
+
+def test_language_choice_is_stored_in_the_profile(app: Flask) -> None:
+    """Choosing English while signed in is remembered for the next session."""
+    user = make_user(app, "taal@bedrijf.nl")
+    first = app.test_client()
+    login(first, user)
+    first.post("/language", data={"lang": "en", "csrf_token": csrf_token(first)})
+    second = app.test_client()
+    login(second, user)
+    assert '<html lang="en">' in second.get("/").get_data(as_text=True)
