@@ -292,3 +292,27 @@ def test_language_choice_is_stored_in_the_profile(app: Flask) -> None:
     second = app.test_client()
     login(second, user)
     assert '<html lang="en">' in second.get("/").get_data(as_text=True)
+
+
+def test_password_reset_over_smtp(app: Flask, client: FlaskClient, smtp_server: SmtpServer) -> None:
+    """A reset link arrives by mail, sets a new password once, and the old one stops working."""
+    app.extensions["nca_share.mailer"] = Mailer(
+        smtp_server.settings_for(app.extensions["nca_share.settings"])
+    )
+    user = make_user(app, "vergeten@bedrijf.nl")
+    sent = post_form(client, "/reset-password", {"email": user.email})
+    assert "Controleer uw e-mail" in sent.get_data(as_text=True)
+    unknown = post_form(client, "/reset-password", {"email": "niemand@bedrijf.nl"})
+    assert unknown.get_data(as_text=True).count("Controleer uw e-mail") == sent.get_data(
+        as_text=True
+    ).count("Controleer uw e-mail")  # the same answer: no account enumeration
+    smtp_server.wait_for(to=user.email)
+    path = urlsplit(smtp_server.last_link(user.email)).path
+    assert path.startswith("/reset/")
+    new = "een nieuw lang wachtwoord"
+    done = post_form(client, path, {"password": new, "confirm": new})
+    assert done.status_code == 302
+    assert post_form(client, path, {"password": new, "confirm": new}).status_code == 400
+    old = post_form(client, "/login", {"email": user.email, "password": user.password})
+    assert "Onjuist e-mailadres of wachtwoord" in old.get_data(as_text=True)
+    assert post_form(client, "/login", {"email": user.email, "password": new}).status_code == 302
