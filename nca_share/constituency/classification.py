@@ -42,22 +42,38 @@ def entity_type_choices(locale: str) -> list[tuple[str, str, str]]:
 
 def refresh(org: Organisation) -> None:
     """Recompute the derived size class and NIS2 classification of ``org`` in place."""
-    size = size_class(
-        org.employees,
-        org.turnover_eur,
-        org.balance_eur,
+    for key, value in derive(
+        employees=org.employees,
+        turnover_eur=org.turnover_eur,
+        balance_eur=org.balance_eur,
         group_aggregated=bool(org.group_aggregated),
-    )
-    facts = Nis2Facts.of(
-        org.nis2_entity_types or [],
-        size.size,
+        entity_types=org.nis2_entity_types or [],
         designation=org.designation,
         cer_critical_entity=bool(org.cer_critical_entity),
+        sbi_codes=org.sbi_codes or [],
+        kvk=org.kvk,
+    ).items():
+        setattr(org, key, value)
+
+
+def derive(
+    *,
+    employees: int | None,
+    turnover_eur: int | None,
+    balance_eur: int | None,
+    group_aggregated: bool,
+    entity_types: list[str],
+    designation: str | None,
+    cer_critical_entity: bool,
+    sbi_codes: list[str],
+    kvk: str = "",
+) -> dict[str, Any]:
+    """The derived columns (size class, NIS2 result, rule, reasons) for these facts."""
+    size = size_class(employees, turnover_eur, balance_eur, group_aggregated=group_aggregated)
+    facts = Nis2Facts.of(
+        entity_types, size.size, designation=designation, cer_critical_entity=cer_critical_entity
     )
     result = classify(facts)
-    org.size_class = size.size.value
-    org.classification = result.result.value
-    org.classification_rule = result.rule
     reasons: dict[str, Any] = {
         "nl": list(result.reasons_nl),
         "en": list(result.reasons_en),
@@ -69,12 +85,17 @@ def refresh(org: Organisation) -> None:
     }
     try:
         reasons["stix_sectors"] = sorted(
-            stix_sectors_for(facts.annex_keys, org.sbi_codes or [], entity_types=facts.entity_types)
+            stix_sectors_for(facts.annex_keys, sbi_codes, entity_types=facts.entity_types)
         )
     except NcaShareError as exc:  # an SBI code the table does not know: no STIX hint
-        log.debug("no STIX sectors for %s: %s", org.kvk, exc)
+        log.debug("no STIX sectors for %s: %s", kvk, exc)
         reasons["stix_sectors"] = []
-    org.classification_reasons = reasons
+    return {
+        "size_class": size.size.value,
+        "classification": result.result.value,
+        "classification_rule": result.rule,
+        "classification_reasons": reasons,
+    }
 
 
 def sbi_hints(sbi_codes: list[str], sbi_version: str) -> list[SectorHint]:

@@ -18,9 +18,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from nca_share.clock import Clock, SystemClock
@@ -362,7 +362,7 @@ class OrganisationImporter:
             # Homogeneous keys let SQLAlchemy use one executemany for the whole batch.
             keys = set().union(*(r.keys() for r in inserts))
             rows = [{k: r.get(k, _insert_defaults().get(k)) for k in keys} for r in inserts]
-            self.session.execute(insert(Organisation), rows)
+            self.session.execute(insert(cast(Table, Organisation.__table__)), rows)
         if to_update:
             # Updates go through the ORM so the classification sees the whole organisation
             # (its designation and any figures the file leaves out).
@@ -415,7 +415,7 @@ class OrganisationImporter:
                 }
             )
         if rows:
-            self.session.execute(insert(Contact), rows)
+            self.session.execute(insert(cast(Table, Contact.__table__)), rows)
 
 
 def _insert_defaults() -> dict[str, Any]:
@@ -435,19 +435,22 @@ def _insert_defaults() -> dict[str, Any]:
 
 
 def _with_classification(fields: dict[str, Any]) -> dict[str, Any]:
-    """The row plus its derived size class and NIS2 classification.
-
-    For an update only the given columns change, but the classification needs the full
-    picture; absent figures count as unknown, which is what the CSV says about them.
-    """
-    probe = Organisation(**{**_insert_defaults(), **fields})
-    classification.refresh(probe)
+    """A new row plus its derived size class and NIS2 classification (absent figures are
+    unknown, which is what the file says about them)."""
+    row = {**_insert_defaults(), **fields}
     return {
         **fields,
-        "size_class": probe.size_class,
-        "classification": probe.classification,
-        "classification_rule": probe.classification_rule,
-        "classification_reasons": probe.classification_reasons,
+        **classification.derive(
+            employees=row["employees"],
+            turnover_eur=row["turnover_eur"],
+            balance_eur=row["balance_eur"],
+            group_aggregated=row["group_aggregated"],
+            entity_types=row["nis2_entity_types"],
+            designation=None,
+            cer_critical_entity=row["cer_critical_entity"],
+            sbi_codes=row["sbi_codes"],
+            kvk=row.get("kvk", ""),
+        ),
     }
 
 
