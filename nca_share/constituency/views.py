@@ -54,6 +54,7 @@ from nca_share.web.i18n import select_locale
 from nca_share.web.nav import NavItem
 from nca_share.web.services import auth_service, mailer
 from nca_share.web.session import current_principal, current_user
+from nca_share.web.views.main import safe_next
 
 bp = Blueprint("constituency", __name__, template_folder="templates")
 
@@ -646,7 +647,7 @@ def decide_asset(asset_id: int, decision: str) -> ResponseReturnValue:
     else:
         db_session().commit()
         flash(_("%(value)s: %(status)s", value=asset.value, status=asset.status), "success")
-    return redirect(request.form.get("back") or url_for("constituency.review"))
+    return redirect(safe_next(request.form.get("back")) or url_for("constituency.review"))
 
 
 @bp.get("/review/assets")
@@ -708,7 +709,9 @@ def verify_asset(org_id: int, asset_id: int) -> ResponseReturnValue:
             flash(_("Verified: the TXT record was found."), "success")
         else:
             flash(_("Not verified yet: %(detail)s", detail=result.detail), "error")
-    return redirect(request.form.get("back") or url_for("constituency.profile", org_id=org.id))
+    return redirect(
+        safe_next(request.form.get("back")) or url_for("constituency.profile", org_id=org.id)
+    )
 
 
 # --------------------------------------------------------------------------- partnerships

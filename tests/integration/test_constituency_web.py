@@ -190,3 +190,34 @@ def test_member_list_opt_in(app: Flask, client: FlaskClient) -> None:
         )
     client.post(f"/partnerships/{pid}/requests/{rid}/approve", data={"csrf_token": token})
     assert carl_client.get(f"/partnerships/{pid}").status_code == 200
+
+
+def test_dns_check_from_the_profile_no_open_redirect(
+    app: Flask, client: FlaskClient, dns_server: object
+) -> None:
+    """The DNS check button verifies a domain; a foreign ``back`` URL is not followed."""
+    from nca_share.constituency.assets import AssetService
+    from nca_share.db import Database
+    from tests.fixtures.dns import LoopbackDnsServer
+
+    assert isinstance(dns_server, LoopbackDnsServer)
+    settings = app.extensions["nca_share.settings"].model_copy(
+        update={"dns_resolver": dns_server.host, "dns_resolver_port": dns_server.port}
+    )
+    app.extensions["nca_share.settings"] = settings
+    alfa = make_org(app, "12345678", "Alfa")
+    database: Database = app.extensions["nca_share.db"]
+    with database.session() as session:
+        assets = AssetService(session, settings)
+        asset = assets.claim(alfa, "domain", "alfa.example")
+        dns_server.txt["alfa.example"] = [assets.txt_record(asset)]
+        asset_id = asset.id
+    login(client, make_user(app, "eva@alfa.nl", ("member", alfa, None)))
+    token = csrf_token(client, f"/organisations/{alfa}")
+    response = client.post(
+        f"/organisations/{alfa}/assets/{asset_id}/verify",
+        data={"csrf_token": token, "back": "https://evil.example/"},
+    )
+    assert response.headers["Location"] == f"/organisations/{alfa}"
+    page = client.get(f"/organisations/{alfa}").get_data(as_text=True)
+    assert "Geverifieerd: het TXT-record is gevonden." in page
