@@ -809,14 +809,21 @@ class IngestService:
         if self._is_pg:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         else:
+            # Take the write lock first (waiting up to busy_timeout): a deferred transaction
+            # that reads and then writes fails at once if another writer committed between.
+            if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             # Fewer, larger WAL checkpoints while bulk loading (32 MiB instead of 4 MiB).
             conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={_SQLITE_CHECKPOINT_PAGES}")
-        if self._last_added is None:
-            latest = conn.execute(
-                select(StixObject.date_added).order_by(StixObject.date_added.desc()).limit(1)
-            ).scalar()
-            if latest is not None:
-                self._last_added = latest.astimezone(UTC).replace(tzinfo=None)
+        # Under the write lock: continue after the newest date_added of any writer, so that
+        # keyset readers (TAXII) never see a new row behind a row they already served.
+        latest = conn.execute(
+            select(StixObject.date_added).order_by(StixObject.date_added.desc()).limit(1)
+        ).scalar()
+        if latest is not None:
+            latest = latest.astimezone(UTC).replace(tzinfo=None)
+            if self._last_added is None or latest > self._last_added:
+                self._last_added = latest
 
         ids = list({p.stix_id: None for p in prepared})
         existing: set[tuple[str, str]] = set()

@@ -360,3 +360,39 @@ def test_progress_is_told_the_total_and_every_batch(database: Database) -> None:
     IngestService(database, batch_size=10).ingest_objects(objects, source="t", progress=recorder)
     assert recorder.total == 23
     assert recorder.steps == [10, 10, 3]
+
+
+def test_concurrent_ingests_both_succeed_and_keep_one_current(database: Database) -> None:
+    """Two writers at once (threads, own connections): no lock errors, every version stored
+    once, exactly one current row per id, date_added unique."""
+    import threading
+
+    shared = [indicator(modified=T1) for _ in range(40)]
+    newer = [dict(o, modified=T2) for o in shared]
+    mine = [[indicator() for _ in range(150)] for _ in range(2)]
+    inputs = [mine[0] + shared, mine[1] + newer]
+    errors: list[BaseException] = []
+
+    def work(objects: list[dict[str, Any]]) -> None:
+        try:
+            IngestService(database, batch_size=20).ingest_objects(objects, source="t")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(objs,)) for objs in inputs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with database.session() as session:
+        total = session.scalar(select(func.count()).select_from(StixObject))
+        assert total == 300 + 40 + 40
+        current = session.scalars(
+            select(StixObject.version_key).where(
+                StixObject.is_current.is_(True), StixObject.stix_id.in_([o["id"] for o in shared])
+            )
+        ).all()
+        assert sorted(current) == ["2024-03-03T10:00:00.000000Z"] * 40
+        added = session.scalars(select(StixObject.date_added)).all()
+        assert len(set(added)) == len(added)
