@@ -159,3 +159,24 @@ def test_taxii20_range_pagination_and_cursor(database: Database, settings: Setti
         assert server.object_requests == 4
     stored = _stored(database, feed_id)
     assert set(stored) == {o["id"] for o in objects}
+
+
+def test_medallion_discovery_url_reads_every_api_root(
+    database: Database, settings: Settings, medallion_server: Medallion
+) -> None:
+    """A discovery URL (…/taxii2/) is followed to every API root and its readable collections."""
+    feed_id = _add(
+        database,
+        settings,
+        name="disc",
+        type="taxii21",
+        url=f"{medallion_server.url}/taxii2/",
+        auth_type="basic",
+        auth_config={"username": medallion_server.username},
+        secrets={"password": medallion_server.password},
+        config={"page_size": 100},
+    )
+    summary = Collector(database, settings).run("disc")
+    assert summary.status == "ok", summary.error
+    expected = {o["id"] for objs in medallion_server.expected.values() for o in objs}
+    assert set(_stored(database, feed_id)) == expected

@@ -1,7 +1,8 @@
 """TAXII 2.1 and 2.0 collections through taxii2-client.
 
-The feed URL is an API root (every readable collection is collected, or those named in
-``config.collections``) or one collection URL. Collection is incremental: per collection a
+The feed URL is a discovery endpoint (``…/taxii2/``: every API root it lists), an API root
+(every readable collection is collected, or those named in ``config.collections``) or one
+collection URL. Collection is incremental: per collection a
 cursor holds ``added_after`` = the ``X-TAXII-Date-Added-Last`` of the last *stored* page. Pages
 follow ``next`` (2.1) or ``Range`` (2.0). After each page is stored the cursor moves, so a run
 broken off mid-pagination resumes at the first page not stored: no gaps; the boundary page may
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urljoin
 
 import requests
 
@@ -61,6 +63,8 @@ class Taxii21Source(FeedSource):
     config_schema: ClassVar[dict[str, str]] = {
         "collections": "collection ids to read (default: every readable one)",
         "page_size": "objects per request (default 1000)",
+        "discovery": "the URL is a discovery endpoint: read every API root it lists "
+        "(implied by a URL ending in /taxii2/)",
     }
     version = "2.1"
 
@@ -96,9 +100,21 @@ class Taxii21Source(FeedSource):
         if "/collections/" in url:
             return [Collection(url, conn=conn)]
         wanted = set(self.ctx.feed.config.get("collections") or [])
-        root = ApiRoot(url, conn=conn)
-        found = [c for c in root.collections if c.can_read and (not wanted or c.id in wanted)]
-        return sorted(found, key=lambda c: str(c.id))
+        if url.rstrip("/").endswith("/taxii2") or self.ctx.feed.config.get("discovery"):
+            # Read discovery through our own connection: taxii2-client's Server would build
+            # API roots with fresh sessions that bypass the SSRF guard.
+            discovery = conn.get(url)
+            listed = discovery.get("api_roots") if isinstance(discovery, dict) else None
+            roots = [ApiRoot(urljoin(url, str(r)), conn=conn) for r in listed or []]
+        else:
+            roots = [ApiRoot(url, conn=conn)]
+        found = [
+            c
+            for root in roots
+            for c in root.collections
+            if c.can_read and (not wanted or c.id in wanted)
+        ]
+        return sorted(found, key=lambda c: str(c.url))
 
     def collect(self) -> Iterator[Batch]:
         from taxii2client.exceptions import TAXIIServiceException
