@@ -192,18 +192,22 @@ def map_headers(headers: list[str]) -> tuple[dict[int, str], list[str]]:
     return mapping, ignored
 
 
-def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    first = sample.split("\n", 1)[0]
-    try:
-        return csv.Sniffer().sniff(first if first.strip() else sample, delimiters=",;\t")
-    except csv.Error:
-        counts = {d: first.count(d) for d in ",;\t"}
-        best = max(counts, key=lambda d: counts[d])
+def _sniff(sample: str) -> type[csv.Dialect]:
+    """The dialect of the file: Excel quoting rules with the delimiter (``,``, ``;`` or tab)
+    that occurs most often in the header row outside quotes.
 
-        class _Dialect(csv.excel):
-            delimiter = best
+    ``csv.Sniffer`` is not used: on a header without quotes it guesses ``doublequote=False``,
+    which breaks every later cell holding an escaped quote.
+    """
+    header = sample.split("\n", 1)[0]
+    outside = re.sub(r'"[^"]*"', "", header)
+    counts = {d: outside.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
 
-        return _Dialect
+    class _Dialect(csv.excel):
+        delimiter = best
+
+    return _Dialect
 
 
 class OrganisationImporter:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from benchmarks.orgs_import import BAD_VALUES, generate_csv
@@ -142,3 +146,66 @@ def test_windows_1252_file(database: Database, tmp_path: Path) -> None:
     with database.session() as session:
         org = session.scalars(select(Organisation)).one()
         assert (org.name, org.province) == ("Café Ñandú", "fryslan")
+
+
+_FAULTS = {
+    "kvk": ("123", "kvk"),
+    "name": ("", "name"),
+    "employees": ("-1", "employees"),
+    "province": ("Atlantis", "province"),
+    "email": ("no-at-sign", "contact_email"),
+}
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([None, *sorted(_FAULTS)]),
+            st.text(alphabet="abc ,;\"'\n", max_size=12),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+)
+def test_every_bad_row_reported_property(
+    database: Database, rows: list[tuple[str | None, str]], delimiter: str
+) -> None:
+    """Whatever the mix, exactly the broken rows are reported (with their line and column)
+    and every other row is stored; quoted names with delimiters and newlines survive."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["KVK-nummer", "Handelsnaam", "Werkzame personen", "Provincie", "E-mail"])
+    expected: dict[int, str] = {}
+    good: dict[str, str] = {}
+    line = 2
+    for index, (fault, noise) in enumerate(rows):
+        cells = {
+            "kvk": f"{20_000_000 + index:08d}",
+            "name": f"Org {noise}".strip() or "Org",
+            "employees": "12",
+            "province": "Utrecht",
+            "email": f"info{index}@example.nl",
+        }
+        if fault is not None:
+            cells[fault] = _FAULTS[fault][0]
+            expected[line] = _FAULTS[fault][1]
+        else:
+            good[cells["kvk"]] = " ".join(cells["name"].split())
+        writer.writerow(cells.values())
+        line += 1 + cells["name"].count("\n")
+    with database.session() as session:
+        report = OrganisationImporter(session, batch_size=7).import_text(buffer.getvalue())
+        stored = dict(
+            session.execute(
+                select(Organisation.kvk, Organisation.name).where(Organisation.kvk.in_(list(good)))
+            ).all()
+        )
+    assert {e.line: e.column for e in report.errors} == expected
+    assert report.bad_rows == len(expected)
+    assert stored == good
