@@ -160,3 +160,42 @@ class FeedRunNow(MethodView):
         job_id = JobService(db_session(), get_clock()).enqueue("collect_feed", {"feed_id": feed.id})
         db_session().commit()
         return {"job_id": job_id}
+
+
+class SuppressionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    created_at = ma.fields.String()
+    stix_id = ma.fields.String()
+    object_type = ma.fields.String()
+    value = ma.fields.String()
+    list_name = ma.fields.String()
+    reason = ma.fields.String()
+
+
+class SuppressionList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SuppressionSchema))
+
+
+@blp.route("/<name>/suppressions")
+class FeedSuppressions(MethodView):
+    @requires("feeds:read")
+    @blp.response(200, SuppressionList)
+    @errors(blp, 401, 403, 404)
+    def get(self, name: str) -> dict[str, Any]:
+        """The latest 500 values this feed's warning lists kept out, and why."""
+        service = _service()
+        feed = service.get(name)
+        return {
+            "items": [
+                {
+                    "id": s.id,
+                    "created_at": s.created_at.isoformat(),
+                    "stix_id": s.stix_id,
+                    "object_type": s.object_type,
+                    "value": s.value,
+                    "list_name": s.list_name,
+                    "reason": s.reason,
+                }
+                for s in service.suppressions(feed, 500)
+            ]
+        }

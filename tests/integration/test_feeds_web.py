@@ -69,6 +69,10 @@ def test_api_lists_feeds_without_secrets(app: Flask, client: FlaskClient, tmp_pa
     assert by_name["list <b>"]["health"]["last_added"] == 1
     one = client.get("/api/v1/feeds/taxii", headers={"Authorization": f"Bearer {token}"})
     assert one.status_code == 200
+    suppressed = client.get(
+        "/api/v1/feeds/list <b>/suppressions", headers={"Authorization": f"Bearer {token}"}
+    ).get_json()["items"]
+    assert [(s["value"], s["list_name"]) for s in suppressed] == [("10.0.0.8", "rfc1918")]
     other = make_token(app, user, "stix:read")
     denied = client.get("/api/v1/feeds", headers={"Authorization": f"Bearer {other}"})
     assert denied.status_code == 403
