@@ -69,6 +69,22 @@ class ResetConfirmForm(FlaskForm):
     )
 
 
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least %(n)s characters.", n=MIN_PASSWORD),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=1024)],
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[
+            DataRequired(),
+            EqualTo("password", message=_l("The passwords differ.")),
+        ],
+    )
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()

@@ -16,7 +16,7 @@ from nca_share.auth.models import User
 from nca_share.auth.scopes import SCOPES, allowed_scopes
 from nca_share.errors import AuthenticationError, Conflict, PermissionDenied, ValidationError
 from nca_share.web.context import db_session
-from nca_share.web.forms import ConfirmForm, TokenForm, TotpForm
+from nca_share.web.forms import ConfirmForm, PasswordChangeForm, TokenForm, TotpForm
 from nca_share.web.nav import NavItem
 from nca_share.web.services import auth_service, client_ip
 from nca_share.web.session import current_user, login_session
@@ -70,7 +70,81 @@ def overview() -> ResponseReturnValue:
         totp_required=service.requires_totp(user),
         token_form=_token_form(user),
         confirm_form=ConfirmForm(),
+        password_form=PasswordChangeForm(),
+        totp_form=TotpForm(),
     )
+
+
+@bp.post("/password")
+@login_required
+def change_password() -> ResponseReturnValue:
+    """Change the password (the current one is required); other sessions end."""
+    user = _user()
+    form = PasswordChangeForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("account.overview"))
+    try:
+        auth_service().change_password(user, form.current.data, form.password.data, ip=client_ip())
+    except AuthenticationError:
+        db_session().commit()  # the failed attempt is audited
+        flash(_("The current password is not correct."), "error")
+    except ValidationError:
+        db_session().rollback()
+        flash(_("The new password is not allowed: choose a longer one, not your address."), "error")
+    else:
+        db_session().commit()
+        login_session(user)  # the security stamp changed: keep only this session
+        flash(_("Your password has been changed."), "success")
+    return redirect(url_for("account.overview"))
+
+
+@bp.post("/totp/recovery-codes")
+@login_required
+def regenerate_codes() -> ResponseReturnValue:
+    """New recovery codes (all old ones stop working), after a fresh TOTP code."""
+    user = _user()
+    form = TotpForm()
+    service = auth_service()
+    if not form.validate():
+        abort(400)
+    try:
+        service.verify_totp(user, form.code.data, ip=client_ip())
+        codes = service.regenerate_recovery_codes(user, ip=client_ip())
+    except (AuthenticationError, Conflict):
+        db_session().commit()
+        flash(_("The code is not correct."), "error")
+        return redirect(url_for("account.overview"))
+    db_session().commit()
+    return render_template("account/recovery_codes.html", codes=codes)
+
+
+@bp.post("/totp/disable")
+@login_required
+def disable_totp() -> ResponseReturnValue:
+    """Switch the second factor off (only where no role requires it), after a fresh code."""
+    user = _user()
+    form = TotpForm()
+    service = auth_service()
+    if not form.validate():
+        abort(400)
+    try:
+        service.verify_totp(user, form.code.data, ip=client_ip())
+        service.disable_totp(user, actor=user, ip=client_ip())
+    except AuthenticationError:
+        db_session().commit()
+        flash(_("The code is not correct."), "error")
+        return redirect(url_for("account.overview"))
+    except PermissionDenied:
+        db_session().rollback()
+        flash(_("Your role requires two-factor authentication."), "error")
+        return redirect(url_for("account.overview"))
+    db_session().commit()
+    login_session(user)
+    flash(_("Two-factor authentication is off."), "success")
+    return redirect(url_for("account.overview"))
 
 
 @bp.route("/totp", methods=["GET", "POST"])

@@ -316,3 +316,65 @@ def test_password_reset_over_smtp(app: Flask, client: FlaskClient, smtp_server: 
     old = post_form(client, "/login", {"email": user.email, "password": user.password})
     assert "Onjuist e-mailadres of wachtwoord" in old.get_data(as_text=True)
     assert post_form(client, "/login", {"email": user.email, "password": new}).status_code == 302
+
+
+def test_account_password_change_and_totp_management(
+    app: Flask, client: FlaskClient, clock: FrozenClock
+) -> None:
+    """Change the password (old sessions end), renew recovery codes, switch TOTP off where
+    allowed; staff cannot switch it off."""
+    user = make_user(app, "zelf@bedrijf.nl", totp=True)
+    assert user.totp_secret
+    other_session = app.test_client()
+    clock.advance(timedelta(seconds=30))
+    login(other_session, user, totp_code=pyotp.TOTP(user.totp_secret).at(clock.now()))
+    clock.advance(timedelta(seconds=30))
+    login(client, user, totp_code=pyotp.TOTP(user.totp_secret).at(clock.now()))
+    new = "mijn nieuwe wachtwoord!"
+    token = csrf_token(client, "/account")
+    client.post(
+        "/account/password",
+        data={"current": "fout", "password": new, "confirm": new, "csrf_token": token},
+    )
+    assert "niet juist" in client.get("/account").get_data(as_text=True)
+    client.post(
+        "/account/password",
+        data={"current": user.password, "password": new, "confirm": new, "csrf_token": token},
+    )
+    assert client.get("/account").status_code == 200
+    assert other_session.get("/account").status_code == 302  # the other session ended
+
+    clock.advance(timedelta(seconds=30))
+    renewed = client.post(
+        "/account/totp/recovery-codes",
+        data={
+            "code": pyotp.TOTP(user.totp_secret).at(clock.now()),
+            "csrf_token": csrf_token(client, "/account"),
+        },
+    )
+    assert len(re.findall(r"<li><code>", renewed.get_data(as_text=True))) == 10
+    clock.advance(timedelta(seconds=30))
+    client.post(
+        "/account/totp/disable",
+        data={
+            "code": pyotp.TOTP(user.totp_secret).at(clock.now()),
+            "csrf_token": csrf_token(client, "/account"),
+        },
+    )
+    assert "Uit." in client.get("/account").get_data(as_text=True)
+
+    staff = make_user(app, "staf@ncsc.nl", "reviewer", totp=True)
+    assert staff.totp_secret
+    staff_client = app.test_client()
+    clock.advance(timedelta(seconds=30))
+    login(staff_client, staff, totp_code=pyotp.TOTP(staff.totp_secret).at(clock.now()))
+    assert "/account/totp/disable" not in staff_client.get("/account").get_data(as_text=True)
+    clock.advance(timedelta(seconds=30))
+    staff_client.post(
+        "/account/totp/disable",
+        data={
+            "code": pyotp.TOTP(staff.totp_secret).at(clock.now()),
+            "csrf_token": csrf_token(staff_client, "/account"),
+        },
+    )
+    assert "Aan." in staff_client.get("/account").get_data(as_text=True)
