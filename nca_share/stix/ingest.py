@@ -28,7 +28,7 @@ import logging
 import queue
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -210,22 +210,19 @@ class _Prepared:
     type: str
     obj: dict[str, Any]
     raw_json: str
-    original_spec: str
     version_key: str
-    created: str | None
-    modified: str | None
-    valid_from: str | None
-    valid_until: str | None
     revoked: bool
-    tlp: int
-    tlp_defaulted: bool
-    marking_refs: str
-    name: str | None
-    confidence: int | None
+    #: the stix_objects row (``_OBJECT_COLUMNS``); is_current and date_added are filled in
+    #: by the writer once the version decision is made
+    row: list[Any]
     #: rows for stix_edges / stix_observables, used if this version becomes current
     edges: list[tuple[Any, ...]]
     observables: list[tuple[Any, ...]]
     is_current: bool = False
+
+
+_ROW_IS_CURRENT = _OBJECT_COLUMNS.index("is_current")
+_ROW_DATE_ADDED = _OBJECT_COLUMNS.index("date_added")
 
 
 @dataclass
@@ -674,18 +671,30 @@ class IngestService:
             otype,
             obj,
             raw_json,
-            original,
             version_key,
-            db_ts.get("created"),
-            db_ts.get("modified"),
-            db_ts.get("valid_from"),
-            db_ts.get("valid_until"),
             revoked,
-            int(tlp),
-            defaulted,
-            orjson.dumps(refs).decode() if refs else "[]",
-            name,
-            obj.get("confidence"),
+            [
+                oid,
+                otype,
+                "2.1",
+                original,
+                db_ts.get("created"),
+                db_ts.get("modified"),
+                version_key,
+                False,  # is_current, decided by the writer
+                revoked,
+                db_ts.get("valid_from"),
+                db_ts.get("valid_until"),
+                int(tlp),
+                defaulted,
+                orjson.dumps(refs).decode() if refs else "[]",
+                run.source,
+                run.feed_id,
+                None,  # date_added, assigned by the writer
+                name,
+                obj.get("confidence"),
+                raw_json,
+            ],
             _edges_of(otype, oid, obj),
             [] if revoked else _observables_of(oid, obj),
         )
@@ -757,7 +766,7 @@ class IngestService:
         table: str,
         columns: tuple[str, ...],
         sql: str,
-        rows: list[tuple[Any, ...]],
+        rows: Sequence[Sequence[Any]],
     ) -> None:
         """Insert ``rows``: one executemany on SQLite, one ``COPY … FROM STDIN`` on PostgreSQL
         (the same values; COPY avoids a server round of parse/bind/execute per row)."""
@@ -866,34 +875,15 @@ class IngestService:
 
         if to_insert:
             start_added = self._next_added(len(to_insert))
-            source, feed_id = run.source, run.feed_id
             suffix = run.ts_suffix
-            rows_out = [
-                (
-                    p.stix_id,
-                    p.type,
-                    "2.1",
-                    p.original_spec,
-                    p.created,
-                    p.modified,
-                    p.version_key,
-                    p.is_current,
-                    p.revoked,
-                    p.valid_from,
-                    p.valid_until,
-                    p.tlp,
-                    p.tlp_defaulted,
-                    p.marking_refs,
-                    source,
-                    feed_id,
-                    (start_added + timedelta(microseconds=n)).isoformat(" ", "microseconds")
-                    + suffix,
-                    p.name,
-                    p.confidence,
-                    p.raw_json,
-                )
-                for n, p in enumerate(to_insert)
-            ]
+            rows_out = []
+            for n, p in enumerate(to_insert):
+                row = p.row
+                row[_ROW_IS_CURRENT] = p.is_current
+                row[_ROW_DATE_ADDED] = (start_added + timedelta(microseconds=n)).isoformat(
+                    " ", "microseconds"
+                ) + suffix
+                rows_out.append(tuple(row))
             self._bulk(conn, "stix_objects", _OBJECT_COLUMNS, self._sql_objects, rows_out)
         if demote:
             for start in range(0, len(demote), _IN_CHUNK):
