@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         else:
             raise TypeError(f"{dotted} is not a Flask blueprint")
         nav.extend(getattr(module, "NAV", ()))
-    app.extensions["nca_share.nav"] = tuple(nav)
+    app.extensions["nca_share.nav"] = tuple(sorted(nav, key=lambda item: item.order))
     return app
 
 

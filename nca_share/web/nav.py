@@ -18,11 +18,13 @@ class NavItem:
     :param endpoint: the Flask endpoint the link points to.
     :param label: a lazy translatable string (``lazy_gettext``).
     :param visible: decides per principal whether to show it (default: signed-in users).
+    :param order: position in the header, low first (ties keep registry order).
     """
 
     endpoint: str
     label: Any
     visible: Callable[[Any], bool] | None = None
+    order: int = 50
 
 
 def nav_items() -> list[NavItem]:

@@ -165,3 +165,26 @@ def test_analyst_explores_objects(
     screenshot(page, "08-object")
     relations.get_by_role("link", name="Water Curupira").click()
     assert page.get_by_role("heading", name="Water Curupira").is_visible()
+
+
+def test_operator_reads_the_audit_log(
+    app: Flask, live_server: LiveServer, page: Any, clock: FrozenClock
+) -> None:
+    """An operator filters the audit log and sees the users list."""
+    operator = make_user(app, "beheerder@ncsc.nl", "operator", totp=True)
+    make_user(app, "lid@bakkerij.nl")
+    assert operator.totp_secret
+    _log_in(page, live_server.url, operator.email, operator.password)
+    screenshot(page, "00-inloggen-code")
+    page.get_by_label("Code uit uw authenticator-app").fill(_code(operator.totp_secret, clock))
+    page.get_by_role("button", name="Bevestigen").click()
+    page.get_by_role("link", name="Auditlog").first.click()
+    page.get_by_label("Actie").fill("auth.login")
+    page.get_by_role("button", name="Filteren").click()
+    rows = page.locator("tbody tr")
+    assert rows.count() >= 1
+    assert all(t.strip() == "auth.login" for t in rows.locator("td:nth-child(2)").all_inner_texts())
+    screenshot(page, "11-auditlog")
+    page.get_by_role("link", name="Gebruikers").first.click()
+    assert page.get_by_role("cell", name="lid@bakkerij.nl", exact=True).is_visible()
+    screenshot(page, "12-gebruikers")

@@ -23,7 +23,7 @@ from nca_share.web.session import current_user, login_session
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-NAV = (NavItem("account.overview", _l("My account")),)
+NAV = (NavItem("account.overview", _l("My account"), order=90),)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -31,7 +31,7 @@ from nca_share.web.views.operator import local_day_start
 
 bp = Blueprint("explorer", __name__, url_prefix="/objects")
 
-NAV = (NavItem("explorer.search", _l("Objects")),)
+NAV = (NavItem("explorer.search", _l("Objects"), order=10),)
 
 PAGE_SIZE = 50
 

@@ -36,8 +36,8 @@ def _is_operator(principal: Principal) -> bool:
 
 
 NAV = (
-    NavItem("operator.audit", _l("Audit log"), visible=_is_operator),
-    NavItem("operator.users", _l("Users"), visible=_is_operator),
+    NavItem("operator.audit", _l("Audit log"), visible=_is_operator, order=80),
+    NavItem("operator.users", _l("Users"), visible=_is_operator, order=81),
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
