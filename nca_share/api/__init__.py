@@ -38,7 +38,10 @@ def init_api(app: Flask) -> NcaApi:
         spec_kwargs={
             "info": {
                 "description": "REST API of nca_share. Authenticate with "
-                "`Authorization: Bearer ncas_…` (API token) or the browser session.",
+                "`Authorization: Bearer ncas_…` (an API token acting within its scopes) or "
+                "the browser session (unsafe methods then need the `X-CSRFToken` header). "
+                "Errors are `{code, message, details}`; lists page with an opaque "
+                "`cursor` (pass `next_cursor`). STIX reads are filtered by TLP.",
             },
             "servers": [{"url": "/"}],
         }
