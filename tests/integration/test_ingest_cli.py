@@ -167,3 +167,13 @@ def test_url_input(bundle_server: str) -> None:
     code, _, err = _run(f"{bundle_server}/nothing.json", "--json")
     assert code == 2
     assert "HTTP 404" in err
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_url_input_is_ssrf_guarded(bundle_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without allow_private_urls a loopback URL is refused before any request: exit 2."""
+    monkeypatch.setenv("NCA_SHARE_ALLOW_PRIVATE_URLS", "false")
+    code, out, err = _run(f"{bundle_server}/apt1.json", "--json")
+    assert code == 2
+    assert json.loads(out)["read"] == 0
+    assert "non-public" in err
