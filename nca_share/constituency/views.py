@@ -59,16 +59,20 @@ from nca_share.web.views.main import safe_next
 bp = Blueprint("constituency", __name__, template_folder="templates")
 
 NAV = (
-    NavItem("constituency.my_organisations", _l("My organisation")),
+    NavItem("constituency.my_organisations", _l("My organisation"), order=20),
+    NavItem(
+        "constituency.partnerships",
+        _l("Partnerships"),
+        visible=lambda p: bool(
+            p.is_staff or p.organisation_ids or p.partnership_ids or p.coordinated_partnership_ids
+        ),
+        order=30,
+    ),
     NavItem(
         "constituency.review",
         _l("Asset claims"),
         visible=lambda p: visibility.is_editor_staff(p),
-    ),
-    NavItem(
-        "constituency.partnerships",
-        _l("Partnerships"),
-        visible=lambda p: bool(p.is_staff or p.partnership_ids or p.coordinated_partnership_ids),
+        order=40,
     ),
 )
 
