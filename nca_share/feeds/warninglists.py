@@ -223,58 +223,86 @@ class WarningLists:
     def filter(
         self, objects: list[dict[str, Any]]
     ) -> tuple[list[dict[str, Any]], list[Suppression]]:
-        """Split ``objects`` into those to ingest and the suppressions (see module docstring)."""
-        dropped: dict[str, Suppression] = {}
-        for obj in objects:
+        """Split ``objects`` into those to ingest and the suppressions (see module docstring).
+
+        Malformed objects (no id, odd types) are passed on untouched: the ingest quarantines
+        them with a reason.
+        """
+        suppressions: list[Suppression] = []
+        dropped_ids: dict[str, Suppression] = {}
+        dropped_index: set[int] = set()
+        for index, obj in enumerate(objects):
+            if not isinstance(obj, dict):
+                continue
             obj_type = obj.get("type")
-            obj_id = str(obj.get("id", ""))
-            hits: list[tuple[str, str, str]] = []
+            if not isinstance(obj_type, str):
+                continue
+            hit: tuple[str, str, str] | None = None
             if obj_type in _SCO_KINDS and isinstance(obj.get("value"), str):
-                found = self.check(_SCO_KINDS[str(obj_type)], obj["value"])
+                found = self.check(_SCO_KINDS[obj_type], obj["value"])
                 if found:
-                    hits.append((obj["value"], *found))
+                    hit = (obj["value"], *found)
             elif obj_type == "indicator" and isinstance(obj.get("pattern"), str):
                 for sco_type, value in pattern_values(obj["pattern"]):
                     found = self.check(_SCO_KINDS.get(sco_type, sco_type), value)
                     if found:
-                        hits.append((value, *found))
+                        hit = (value, *found)
                         break
-            if hits:
-                value, name, reason = hits[0]
-                dropped[obj_id] = Suppression(obj_id, str(obj_type), value, name, reason)
-        if not dropped:
+            if hit:
+                obj_id = obj.get("id") if isinstance(obj.get("id"), str) else ""
+                item = Suppression(str(obj_id), obj_type, *hit)
+                suppressions.append(item)
+                dropped_index.add(index)
+                if obj_id:
+                    dropped_ids[str(obj_id)] = item
+        if not suppressions:
             return objects, []
         kept: list[dict[str, Any]] = []
-        for obj in objects:
-            obj_id = str(obj.get("id", ""))
-            if obj_id in dropped:
+        for index, obj in enumerate(objects):
+            if index in dropped_index:
                 continue
+            if not isinstance(obj, dict):
+                kept.append(obj)
+                continue
+            obj_id = obj.get("id") if isinstance(obj.get("id"), str) else ""
+            obj_type = obj.get("type") if isinstance(obj.get("type"), str) else ""
             refs = [obj.get(f) for f in _REF_FIELDS if isinstance(obj.get(f), str)]
-            refs += [r for r in obj.get("where_sighted_refs") or [] if isinstance(r, str)]
-            gone = next((r for r in refs if r in dropped), None)
-            if gone is not None and obj.get("type") in ("relationship", "sighting"):
-                cause = dropped[gone]
-                dropped[obj_id] = Suppression(
-                    obj_id,
-                    str(obj.get("type")),
+            sighted = obj.get("where_sighted_refs")
+            if isinstance(sighted, list):
+                refs += [r for r in sighted if isinstance(r, str)]
+            gone = next((r for r in refs if r in dropped_ids), None)
+            if gone is not None and obj_type in ("relationship", "sighting"):
+                cause = dropped_ids[gone]
+                item = Suppression(
+                    str(obj_id),
+                    str(obj_type),
                     cause.value,
                     cause.list_name,
                     f"refers to suppressed {gone}",
                 )
+                suppressions.append(item)
+                if obj_id:
+                    dropped_ids[str(obj_id)] = item
                 continue
-            if isinstance(obj.get("object_refs"), list) and any(
-                r in dropped for r in obj["object_refs"]
+            object_refs = obj.get("object_refs")
+            if isinstance(object_refs, list) and any(
+                isinstance(r, str) and r in dropped_ids for r in object_refs
             ):
-                remaining = [r for r in obj["object_refs"] if r not in dropped]
+                remaining = [
+                    r for r in object_refs if not (isinstance(r, str) and r in dropped_ids)
+                ]
                 if not remaining:
-                    dropped[obj_id] = Suppression(
-                        obj_id,
-                        str(obj.get("type")),
+                    item = Suppression(
+                        str(obj_id),
+                        str(obj_type),
                         "",
                         "cascade",
                         "every referenced object was suppressed",
                     )
+                    suppressions.append(item)
+                    if obj_id:
+                        dropped_ids[str(obj_id)] = item
                     continue
                 obj = {**obj, "object_refs": remaining}
             kept.append(obj)
-        return kept, list(dropped.values())
+        return kept, suppressions

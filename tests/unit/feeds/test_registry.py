@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -134,7 +135,7 @@ def test_defaults_lifetime_and_confidence() -> None:
     lacking one; inputs are not changed."""
     from nca_share.feeds.service import apply_defaults
 
-    objects = [
+    objects: list[dict[str, Any]] = [
         {"type": "indicator", "id": "indicator--1", "valid_from": "2025-01-01T00:00:00Z"},
         {
             "type": "indicator",
