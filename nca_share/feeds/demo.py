@@ -1,7 +1,7 @@
 """Demo feeds for ``make run``: a few feeds pointing at LOCAL copies of real public data, so the
 feed-health page shows real collected feeds without any network.
 
-``register_demo_feeds`` copies ``<data_dir>/feeds`` (``nca_share/demo/data/feeds``: a STIX 2.0
+``register_demo_feeds`` copies ``<data_dir>/feeds`` (``nca_share/demo/data/feeds``: a STIX 2.1
 bundle, the Feodo Tracker CSV, a MISP feed directory, a CSAF provider directory) into
 ``<settings.data_dir>/demo-feeds`` — local feed files must live inside the data directory — and
 registers (or updates) one feed per source. ``collect_demo_feeds`` runs each once.
@@ -19,7 +19,7 @@ from nca_share.config import Settings
 from nca_share.db import Database
 from nca_share.feeds.service import Collector, FeedInput, FeedService
 
-DEMO_FEEDS = ("demo-unit42-pikabot", "demo-feodo-tracker", "demo-circl-misp", "demo-cisa-csaf")
+DEMO_FEEDS = ("demo-oasis-c2-indicators", "demo-feodo-tracker", "demo-circl-misp", "demo-cisa-csaf")
 
 
 def register_demo_feeds(session: Session, settings: Settings, data_dir: Path) -> list[str]:
@@ -31,9 +31,9 @@ def register_demo_feeds(session: Session, settings: Settings, data_dir: Path) ->
     shutil.copytree(Path(data_dir) / "feeds", target, dirs_exist_ok=True)
     feeds = [
         FeedInput(
-            name="demo-unit42-pikabot",
+            name="demo-oasis-c2-indicators",
             type="stix-file",
-            url=str(target / "stix" / "2024-02-08-Pikabot.json"),
+            url=str(target / "stix" / "indicators-for-C2-with-COA.json"),
             default_tlp="CLEAR",
             reliability="B",
             confidence=70,
