@@ -185,3 +185,25 @@ class PartnershipSettingsForm(FlaskForm):
             ("automatic", _l("automatically")),
         ),
     )
+
+
+class DelegationForm(FlaskForm):
+    supplier_name = StringField(
+        _l("IT supplier or MSP"), validators=[DataRequired(), Length(max=300)]
+    )
+    contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=200)])
+    contact_email = EmailField(
+        _l("Contact e-mail address"), validators=[DataRequired(), Length(max=320)]
+    )
+    scope = MultiCheckboxField(
+        _l("What they receive"),
+        choices=_c(
+            ("notices", _l("Warnings about our own systems")),
+            ("advisories", _l("Advisories")),
+            ("digests", _l("Digests")),
+        ),
+    )
+    consent = BooleanField(
+        _l("I confirm that our company consents to sharing this information with them"),
+        validators=[DataRequired()],
+    )

@@ -25,6 +25,7 @@ from nca_share.constituency.assets import AssetService
 from nca_share.constituency.forms import (
     AssetForm,
     ContactForm,
+    DelegationForm,
     DesignationForm,
     EmptyForm,
     InviteForm,
@@ -576,7 +577,51 @@ def profile(org_id: int) -> ResponseReturnValue:
         ),
         level_form=MaturityLevelForm(data={"level": org.maturity_level}),
         reason_form=ReasonForm(),
+        delegations=_orgs().delegations(org.id),
+        delegation_form=DelegationForm(),
     )
+
+
+@bp.post("/organisations/<int:org_id>/delegations")
+@login_required
+def add_delegation(org_id: int) -> ResponseReturnValue:
+    """The company consents that an IT supplier / MSP contact receives its warnings."""
+    org = _org_for_write(org_id)
+    form = DelegationForm()
+    if form.validate_on_submit():
+        try:
+            _orgs().add_delegation(
+                org.id,
+                supplier_name=form.supplier_name.data or "",
+                contact_name=form.contact_name.data or "",
+                contact_email=form.contact_email.data or "",
+                scope=list(form.scope.data or []),
+                consented_by=_actor(),
+            )
+        except ValidationError as exc:
+            _flash_error(exc)
+        else:
+            db_session().commit()
+            flash(_("The delegation was recorded."), "success")
+    else:
+        flash(_("Fill in every field and confirm the consent."), "error")
+    return redirect(url_for("constituency.profile", org_id=org.id))
+
+
+@bp.post("/organisations/<int:org_id>/delegations/<int:delegation_id>/revoke")
+@login_required
+def revoke_delegation(org_id: int, delegation_id: int) -> ResponseReturnValue:
+    """Withdraw a delegation."""
+    org = _org_for_write(org_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        _orgs().revoke_delegation(org.id, delegation_id)
+    except NotFound:
+        abort(404)
+    db_session().commit()
+    flash(_("The delegation was withdrawn."), "success")
+    return redirect(url_for("constituency.profile", org_id=org.id))
 
 
 def _require_staff() -> Principal:

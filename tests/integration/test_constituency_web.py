@@ -221,3 +221,26 @@ def test_dns_check_from_the_profile_no_open_redirect(
     assert response.headers["Location"] == f"/organisations/{alfa}"
     page = client.get(f"/organisations/{alfa}").get_data(as_text=True)
     assert "Geverifieerd: het TXT-record is gevonden." in page
+
+
+def test_delegation_needs_explicit_consent(app: Flask, client: FlaskClient) -> None:
+    """A supplier delegation is recorded only with the consent box ticked, with who and when."""
+    alfa = make_org(app, "12345678", "Alfa")
+    login(client, make_user(app, "eva@alfa.nl", ("member", alfa, None)))
+    fields = {
+        "supplier_name": "IT Partner B.V.",
+        "contact_name": "Piet",
+        "contact_email": "piet@itpartner.nl",
+        "scope": ["notices"],
+    }
+    token = csrf_token(client, f"/organisations/{alfa}")
+    client.post(f"/organisations/{alfa}/delegations", data={**fields, "csrf_token": token})
+    page = client.get(f"/organisations/{alfa}").get_data(as_text=True)
+    assert "Geen leverancier ontvangt uw waarschuwingen." in page
+    client.post(
+        f"/organisations/{alfa}/delegations",
+        data={**fields, "consent": "y", "csrf_token": token},
+    )
+    page = client.get(f"/organisations/{alfa}").get_data(as_text=True)
+    assert "piet@itpartner.nl" in page
+    assert "Toestemming gegeven door eva@alfa.nl" in page
