@@ -65,7 +65,7 @@ class OrgListArgs(ma.Schema):
     province = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     classification = ma.fields.String(load_default=None, validate=ma.validate.Length(max=24))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
-    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    offset = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**31 - 1))
 
 
 class OrgIn(ma.Schema):
