@@ -238,6 +238,42 @@ def create_cmd(
         click.echo(f"organisation {org.kvk} registered: NIS2 {org.classification}")
 
 
+@orgs_group.command("designate")
+@click.argument("kvk")
+@click.option(
+    "--as", "designation", type=click.Choice(["essential", "important", "none"]), required=True
+)
+@click.option("--reason", help="Why (required unless clearing).")
+@click.option("--by", default=CLI_ACTOR, show_default=True, help="Who decides.")
+@pass_cli
+def designate_cmd(cli: CliContext, kvk: str, designation: str, reason: str | None, by: str) -> None:
+    """Record (or clear with --as none) a national NIS2 designation for organisation KVK."""
+    with _session(cli) as session:
+        orgs = OrganisationService(session)
+        org = orgs.set_designation(
+            orgs.get_by_kvk(kvk).id,
+            None if designation == "none" else designation,
+            by=by,
+            reason=reason,
+        )
+        click.echo(f"{org.name}: NIS2 {org.classification} (rule {org.classification_rule})")
+
+
+@orgs_group.command("maturity")
+@click.argument("kvk")
+@click.option("--level", type=click.Choice(["M0", "M1", "M2", "M3", "M4"]), required=True)
+@click.option("--reason", required=True)
+@click.option("--by", default=CLI_ACTOR, show_default=True)
+@pass_cli
+def maturity_cmd(cli: CliContext, kvk: str, level: str, reason: str, by: str) -> None:
+    """Set the maturity level of organisation KVK as an analyst (with a reason)."""
+    with _session(cli) as session:
+        orgs = OrganisationService(session)
+        org = orgs.get_by_kvk(kvk)
+        orgs.set_maturity_level(org.id, level, by=by, reason=reason)
+        click.echo(f"{org.name}: maturity {org.maturity_level}")
+
+
 @orgs_group.group("assets")
 def assets_group() -> None:
     """Assets of organisations and their verification."""
@@ -514,6 +550,34 @@ def p_remove_cmd(cli: CliContext, slug: str, kvk: str) -> None:
         org = OrganisationService(session).get_by_kvk(kvk)
         service.remove(service.get_by_slug(slug).id, org.id, by=CLI_ACTOR)
         click.echo(f"{org.name} removed from {slug}")
+
+
+@partnerships_group.command("requests")
+@click.argument("slug")
+@pass_cli
+def p_requests_cmd(cli: CliContext, slug: str) -> None:
+    """List the pending join requests of partnership SLUG."""
+    with _session(cli) as session:
+        service = PartnershipService(session, cli.settings)
+        for r in service.join_requests(service.get_by_slug(slug).id):
+            note = f": {r.message}" if r.message else ""
+            click.echo(f"#{r.id} {r.organisation.kvk} {r.organisation.name}{note}")
+
+
+@partnerships_group.command("decide")
+@click.argument("slug")
+@click.argument("request_id", type=int)
+@click.option("--approve/--reject", required=True)
+@click.option("--by", default=CLI_ACTOR, show_default=True)
+@pass_cli
+def p_decide_cmd(cli: CliContext, slug: str, request_id: int, approve: bool, by: str) -> None:
+    """Approve or reject join request REQUEST_ID of partnership SLUG."""
+    with _session(cli) as session:
+        service = PartnershipService(session, cli.settings)
+        request = service.decide_join(
+            service.get_by_slug(slug).id, request_id, approve=approve, by=by
+        )
+        click.echo(f"request #{request.id}: {request.status}")
 
 
 commands = [orgs_group, partnerships_group]

@@ -78,6 +78,36 @@ def test_import_show_assets_partnerships(run, tmp_path: Path) -> None:  # type: 
     assert data["partnerships"] == [
         {"slug": "energie-isac", "name": "Energie ISAC", "status": "removed"}
     ]
+    code, out, _ = run(
+        "orgs", "designate", "12345678", "--as", "important", "--reason", "x", "--by", "ann"
+    )
+    assert "NIS2 essential" in out  # a designation never lowers what the law makes essential
+    code, out, _ = run("orgs", "maturity", "12345678", "--level", "M2", "--reason", "audit")
+    assert "maturity M2" in out
+    code, _, err = run("orgs", "designate", "12345678", "--as", "essential")
+    assert code == 1
+    assert "reason" in err
     code, _, err = run("orgs", "show", "99999999")
     assert code == 1
     assert "no organisation" in err
+
+
+def test_join_requests_on_the_command_line(run, database: Database) -> None:  # type: ignore[no-untyped-def]
+    """Pending join requests are listed and decided by coordinators from the CLI."""
+    from nca_share.constituency.organisations import OrganisationService
+    from nca_share.constituency.partnerships import PartnershipService
+
+    with database.session() as session:
+        org = OrganisationService(session).create({"kvk": "12345678", "name": "Alfa"})
+        service = PartnershipService(session, database.settings)
+        partnership = service.create(name="Keten Glas", kind="chain")
+        request_id = service.request_join(partnership.id, org.id, by="eva", message="graag").id
+    code, out, _ = run("partnerships", "requests", "keten-glas")
+    assert f"#{request_id} 12345678 Alfa: graag" in out
+    code, out, _ = run("partnerships", "decide", "keten-glas", str(request_id), "--approve")
+    assert "approved" in out
+    code, out, _ = run("partnerships", "members", "keten-glas", "--json")
+    assert json.loads(out)[0]["status"] == "active"
+    code, _, err = run("partnerships", "decide", "keten-glas", str(request_id), "--reject")
+    assert code == 1
+    assert "already approved" in err
