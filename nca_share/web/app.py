@@ -40,6 +40,8 @@ BLUEPRINTS: tuple[str, ...] = (
     "nca_share.constituency.views:bp",
     "nca_share.feeds.views:bp",
     "nca_share.api.feeds:blp",
+    "nca_share.matching.views:bp",
+    "nca_share.api.matching:blp",
 )
 
 #: gettext domains, one per package, merged into one catalogue per request. Each lives in
@@ -135,7 +137,7 @@ def _configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=https,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         PREFERRED_URL_SCHEME="https" if https else "http",
-        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         # CSRF is checked explicitly in a before_request hook so bearer-token API calls
         # can be exempt while browser (cookie) requests never are.
         WTF_CSRF_CHECK_DEFAULT=False,
@@ -152,5 +154,4 @@ def _configure(app: Flask, settings: Settings) -> None:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        JSON_SORT_KEYS=False,
     )
