@@ -28,11 +28,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Text, case, select, type_coerce
 from sqlalchemy.orm import Session
 
 from nca_share.clock import Clock, SystemClock
@@ -66,6 +67,9 @@ NETWORK_TYPES = frozenset(
 #: Relationship types followed from an indicator or actor towards what is targeted.
 _WALK_TYPES = ("indicates", "attributed-to", "uses", "targets")
 _CHUNK = 500
+#: Types whose JSON is read only when they match (see ``Matcher._load``).
+LEAN_TYPES = ("indicator", "ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr")
+_NETWORK_KINDS = frozenset({"ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email"})
 #: ISO 3166-2:NL codes → province slugs.
 ISO_PROVINCES = {
     "NL-DR": "drenthe",
@@ -127,8 +131,14 @@ class Hit:
     category: str = "exposure"
     evidence: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    _explained: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
     def explanation(self) -> tuple[str, str]:
+        if self._explained is None:
+            self._explained = self._explain()
+        return self._explained
+
+    def _explain(self) -> tuple[str, str]:
         return explain(
             {
                 **self.facts,
@@ -156,6 +166,29 @@ class _Obj:
     revoked: bool
     valid_until: datetime | None
     when: datetime | None
+    has_raw: bool = True
+
+
+def _decode(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    value = orjson.loads(raw)
+    return value if isinstance(value, dict) else {}
+
+
+def _when(raw: dict[str, Any]) -> datetime | None:
+    """When the source said it: ``valid_from``, else ``created`` (timezone-aware)."""
+    for key in ("valid_from", "created"):
+        value = raw.get(key)
+        if isinstance(value, str):
+            try:
+                when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None
 
 
 def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -210,30 +243,46 @@ class Matcher:
         return self._feeds[feed_id]
 
     def _load(self, ids: Iterable[str]) -> dict[str, _Obj]:
+        """Current versions of ``ids``; the JSON of indicators and network SCOs is not read
+        here (most never match): :meth:`_fill_raw` reads it for the ones that do."""
         wanted = sorted(set(ids))
         found: dict[str, _Obj] = {}
+        raw_col = case((StixObject.type.in_(LEAN_TYPES), None), else_=StixObject.raw)
         for chunk in _chunks(wanted):
             rows = self.session.execute(
                 select(
                     StixObject.stix_id,
                     StixObject.type,
-                    StixObject.raw,
+                    type_coerce(raw_col, Text),
                     StixObject.tlp,
                     StixObject.source,
                     StixObject.feed_id,
                     StixObject.confidence,
                     StixObject.revoked,
                     StixObject.valid_until,
-                    StixObject.valid_from,
-                    StixObject.created,
-                    StixObject.date_added,
                 ).where(StixObject.stix_id.in_(chunk), StixObject.is_current.is_(True))
             )
-            for r in rows:
-                found[r[0]] = _Obj(
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9] or r[10] or r[11]
-                )
+            for sid, typ, raw, tlp, source, feed_id, conf, revoked, valid_until in rows:
+                obj = _Obj(sid, typ, _decode(raw), tlp, source, feed_id, conf, revoked,
+                           valid_until, None, raw is not None or typ not in LEAN_TYPES)  # fmt: skip
+                obj.when = _when(obj.raw)
+                found[sid] = obj
         return found
+
+    def _fill_raw(self, objects: Iterable[_Obj]) -> None:
+        """Read the JSON of objects loaded without it."""
+        missing = {o.stix_id: o for o in objects if not o.has_raw}
+        keys = sorted(missing)
+        for chunk in _chunks(keys):
+            for sid, raw, added in self.session.execute(
+                select(
+                    StixObject.stix_id, type_coerce(StixObject.raw, Text), StixObject.date_added
+                ).where(StixObject.stix_id.in_(chunk), StixObject.is_current.is_(True))
+            ):
+                obj = missing[sid]
+                obj.raw = _decode(raw)
+                obj.has_raw = True
+                obj.when = _when(obj.raw) or added
 
     def _active(self, obj: _Obj) -> bool:
         if obj.revoked:
@@ -365,58 +414,61 @@ class Matcher:
         observables: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for chunk in _chunks(sorted(owners)):
             for sid, kind, value in self.session.execute(
+                # no kind filter in SQL: the planner must use the stix_id index
                 select(StixObservable.stix_id, StixObservable.kind, StixObservable.value).where(
-                    StixObservable.stix_id.in_(chunk),
-                    StixObservable.kind.in_(
-                        ("ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email")
-                    ),
+                    StixObservable.stix_id.in_(chunk)
                 )
             ):
-                observables[sid].append((kind, value))
+                if kind in _NETWORK_KINDS:
+                    observables[sid].append((kind, value))
         for sid, o in active.items():
             if o.type == "autonomous-system" and isinstance(o.raw.get("number"), int):
                 observables[sid].append(("asn", str(o.raw["number"])))
+        found: list[tuple[str, str, str, list[tuple[AssetRef, str]]]] = []
         for holder, values in observables.items():
             for kind, value in values:
                 refs = self._network_refs(kind, value)
-                if not refs:
+                if refs:
+                    found.append((holder, kind, value, refs))
+        self._fill_raw(
+            active[sid] for holder, _k, _v, _r in found for sid in owners.get(holder, [holder])
+            if sid in active
+        )  # fmt: skip
+        for holder, kind, value, refs in found:
+            for sid in owners.get(holder, [holder]):
+                obj = active.get(sid)
+                if obj is None:
                     continue
-                for sid in owners.get(holder, [holder]):
-                    obj = active.get(sid)
-                    if obj is None:
-                        continue
-                    confidence, source, base = self._base(obj)
-                    role, family = self._role(obj, families)
-                    for ref, matched in refs:
-                        facts = {**base, "role": role, "family": family}
-                        evidence = {
-                            "objects": [sid] if holder == sid else [sid, holder],
-                            "observable": {"kind": kind, "value": value},
-                            "asset": {"id": ref.asset_id, "kind": ref.kind, "value": ref.value},
-                        }
-                        types = obj.raw.get("indicator_types") or []
-                        compromised = role in ("c2", "compromised") or kind.startswith("ip")
-                        hits.append(
-                            Hit(
-                                org_id=ref.org_id,
-                                stix_id=sid,
-                                stix_type=obj.type,
-                                dimension="network",
-                                match_key=f"{ref.asset_id}|{kind}:{value}"[:500],
-                                matched_value=matched[:500],
-                                asset_value=ref.value,
-                                confidence=confidence,
-                                tlp=obj.tlp,
-                                source=source[:200],
-                                asset_id=ref.asset_id,
-                                asset_kind=ref.kind,
-                                observable=f"{kind}:{value}"[:500],
-                                urgent=role == "compromised" or "compromised" in types,
-                                category="compromised-host" if compromised else "exposure",
-                                evidence=evidence,
-                                facts=facts,
-                            )
+                confidence, source, base = self._base(obj)
+                role, family = self._role(obj, families)
+                types = obj.raw.get("indicator_types") or []
+                compromised = role in ("c2", "compromised") or kind.startswith("ip")
+                for ref, matched in refs:
+                    hits.append(
+                        Hit(
+                            org_id=ref.org_id,
+                            stix_id=sid,
+                            stix_type=obj.type,
+                            dimension="network",
+                            match_key=f"{ref.asset_id}|{kind}:{value}"[:500],
+                            matched_value=matched[:500],
+                            asset_value=ref.value,
+                            confidence=confidence,
+                            tlp=obj.tlp,
+                            source=source[:200],
+                            asset_id=ref.asset_id,
+                            asset_kind=ref.kind,
+                            observable=f"{kind}:{value}"[:500],
+                            urgent=role == "compromised" or "compromised" in types,
+                            category="compromised-host" if compromised else "exposure",
+                            evidence={
+                                "objects": [sid] if holder == sid else [sid, holder],
+                                "observable": {"kind": kind, "value": value},
+                                "asset": {"id": ref.asset_id, "kind": ref.kind, "value": ref.value},
+                            },  # fmt: skip
+                            facts={**base, "role": role, "family": family},
                         )
+                    )
         return hits
 
     def _network_refs(self, kind: str, value: str) -> list[tuple[AssetRef, str]]:
@@ -428,9 +480,9 @@ class Matcher:
         if kind == "asn":
             return [(r, f"AS{value}") for r in index.lookup_asn(value)]
         host: str | None = None
-        if kind == "domain":
-            host = value
-        elif kind == "url":
+        if kind == "domain":  # already normalised by the observable index
+            return [(r, value) for r in index.lookup_host(value)]
+        if kind == "url":
             host = _host_of_url(value)
         elif kind == "email":
             host = value.rpartition("@")[2]

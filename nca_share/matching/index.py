@@ -22,16 +22,19 @@ No N×M loops: each lookup costs O(prefix lengths present) or O(labels) or O(own
 from __future__ import annotations
 
 import bisect
+import functools
 import ipaddress
 import logging
 import re
+import socket
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from packageurl import PackageURL
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.orm import Session
 
 from nca_share.constituency.models import Asset, Membership, Organisation
@@ -45,6 +48,40 @@ __all__ = ["AssetRef", "ConstituencyIndex", "OrgProfile", "ProductRef", "product
 
 _BITS = {4: 32, 6: 128}
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read as text (SQLite) or already decoded (PostgreSQL JSONB)."""
+    if isinstance(value, str | bytes):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    return value
+
+
+@functools.cache
+def _annex_keys(entity_types: tuple[str, ...]) -> frozenset[str]:
+    try:
+        return frozenset(annex_keys_for(entity_types))
+    except NcaShareError:
+        return frozenset()
+
+
+def _parse_ip(text: str) -> tuple[int, int] | None:
+    """(version, integer) of an address; socket parsing (fast), ``ipaddress`` as fallback."""
+    try:
+        if ":" in text:
+            return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+        if text.count(".") == 3:
+            return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except OSError:
+        pass
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return ip.version, int(ip)
 
 
 def product_key(vendor: str, product: str) -> str:
@@ -249,15 +286,20 @@ class ConstituencyIndex:
                 Organisation.id,
                 Organisation.name,
                 Organisation.kvk,
-                Organisation.nis2_entity_types,
+                type_coerce(Organisation.nis2_entity_types, Text),
                 Organisation.classification,
-                Organisation.classification_reasons,
+                type_coerce(Organisation.classification_reasons, Text),
                 Organisation.province,
                 Organisation.maturity_level,
             )
         )
-        for row in rows:
-            index.put_org(profile_of(*row, partnerships=frozenset(partnerships.get(row[0], ()))))
+        for oid, name, kvk, types, cls_, reasons, province, maturity in rows:
+            index.put_org(
+                profile_of(
+                    oid, name, kvk, _json(types), cls_, _json(reasons), province, maturity,
+                    partnerships=frozenset(partnerships.get(oid, ())),
+                )
+            )  # fmt: skip
         assets = session.execute(
             select(
                 Asset.id,
@@ -269,10 +311,16 @@ class ConstituencyIndex:
                 Asset.vendor,
                 Asset.product,
                 Asset.version_range,
+                Asset.ip_version,
+                Asset.range_start,
+                Asset.range_end,
             ).where(Asset.status == "verified")
         )
         for a in assets:
-            index.put_asset(*a)
+            if a[2] == "cidr" and a[9] in (4, 6) and a[10] and a[11]:
+                index._put_range(a[0], a[1], a[3], a[9], int(a[10], 16), int(a[11], 16))
+            else:
+                index.put_asset(*a[:9])
         log.info(
             "constituency index: %d organisations, %d verified assets",
             len(index.orgs),
@@ -390,6 +438,21 @@ class ConstituencyIndex:
         self.assets[asset_id] = ref
         return ref
 
+    def _put_range(
+        self, asset_id: int, org_id: int, value: str, version: int, start: int, end: int
+    ) -> None:
+        """File a network from its stored integer range (fast path of :meth:`load`)."""
+        bits = _BITS[version]
+        size = end - start + 1
+        plen = bits - (size.bit_length() - 1)
+        if size <= 0 or size & (size - 1) or start & (size - 1):
+            self.put_asset(asset_id, org_id, "cidr", value)  # not a CIDR block: parse it
+            return
+        self.drop_asset(asset_id)
+        ref = AssetRef(asset_id, org_id, "cidr", value, keys=((version, plen, start),))
+        self._nets[version].add(plen, start, ref)
+        self.assets[asset_id] = ref
+
     def drop_asset(self, asset_id: int) -> None:
         """Forget one asset (no-op when it is not filed)."""
         ref = self.assets.pop(asset_id, None)
@@ -411,12 +474,14 @@ class ConstituencyIndex:
 
     def lookup_ip(self, address: str) -> list[AssetRef]:
         """Every owner of a network containing ``address`` (nested ranges: every level)."""
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+        parsed = _parse_ip(address)
+        if parsed is None:
             return []
-        nets = self._nets[ip.version]
-        return nets.containing(int(ip), nets.bits)
+        version, value = parsed
+        nets = self._nets[version]
+        if not nets.lengths:
+            return []
+        return nets.containing(value, nets.bits)
 
     def lookup_network(self, cidr: str) -> list[AssetRef]:
         """Owners of networks containing, equal to or inside ``cidr``."""
@@ -504,11 +569,11 @@ def profile_of(
     partnerships: frozenset[int] = frozenset(),
 ) -> OrgProfile:
     """An :class:`OrgProfile` from an organisation's stored columns."""
-    sectors = (reasons or {}).get("stix_sectors") or []
-    try:
-        keys = frozenset(annex_keys_for(entity_types or []))
-    except NcaShareError:
-        keys = frozenset()
+    sectors = reasons.get("stix_sectors") if isinstance(reasons, dict) else None
+    if not isinstance(sectors, list):
+        sectors = []
+    types = tuple(t for t in entity_types or () if isinstance(t, str))
+    keys = _annex_keys(types) if types else frozenset()
     return OrgProfile(
         id=org_id,
         name=name,

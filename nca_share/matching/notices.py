@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from nca_share.access import AMBER_STRICT, RED, AccessPolicy, Principal
@@ -90,56 +90,87 @@ class NoticeService:
                 best[key] = h
         if not best:
             return 0
-        latest: dict[tuple[int, str], Notice] = {}
-        keys = sorted(best)
-        for i in range(0, len(keys), 500):
-            chunk_assets = sorted({a for a, _ in keys[i : i + 500]})
-            rows = self.session.scalars(
-                select(Notice)
-                .where(Notice.asset_id.in_(chunk_assets))
+        # the latest notice per (asset, observable): (id, created_at, urgent)
+        latest: dict[tuple[int, str], tuple[int, datetime, bool]] = {}
+        assets = sorted({a for a, _ in best})
+        for i in range(0, len(assets), 500):
+            rows = self.session.execute(
+                select(Notice.asset_id, Notice.observable, Notice.id, Notice.created_at,
+                       Notice.urgent)
+                .where(Notice.asset_id.in_(assets[i : i + 500]))
                 .order_by(Notice.created_at, Notice.id)
-            )
-            for n in rows:
-                if n.asset_id is not None:
-                    latest[(n.asset_id, n.observable)] = n
+            )  # fmt: skip
+            for asset_id, observable, nid, created_at, urgent in rows:
+                if asset_id is not None:
+                    latest[(asset_id, observable)] = (nid, created_at, urgent)
         now = self.clock.now()
-        created = 0
-        policy = AccessPolicy(self.session)
+        repeats: list[int] = []
+        new_rows: list[dict[str, Any]] = []
         for key, h in best.items():
             prev = latest.get(key)
-            in_window = prev is not None and prev.created_at + self.window(h.category) > now
-            if prev is not None and in_window and not (h.urgent and not prev.urgent):
-                prev.repeat_count += 1
-                prev.last_seen_at = now
+            if (
+                prev is not None
+                and prev[1] + self.window(h.category) > now
+                and not (h.urgent and not prev[2])
+            ):
+                repeats.append(prev[0])
                 continue
             nl, en = h.explanation()
             tlp = max(AMBER_STRICT, h.tlp)
-            notice = Notice(
-                organisation_id=h.org_id,
-                asset_id=h.asset_id,
-                match_id=match_ids.get(h.key),
-                stix_id=h.stix_id,
-                dimension=h.dimension,
-                observable=h.observable,
-                category=h.category,
-                urgent=h.urgent,
-                tlp=tlp,
-                state="held" if tlp >= RED else "pending",
-                payload=_payload(h),
-                explanation_nl=nl,
-                explanation_en=en,
-                repeat_count=0,
-                created_at=now,
-                last_seen_at=now,
+            new_rows.append(
+                {
+                    "organisation_id": h.org_id,
+                    "asset_id": h.asset_id,
+                    "match_id": match_ids.get(h.key),
+                    "stix_id": h.stix_id,
+                    "dimension": h.dimension,
+                    "observable": h.observable,
+                    "category": h.category,
+                    "urgent": h.urgent,
+                    "tlp": tlp,
+                    "state": "held" if tlp >= RED else "pending",
+                    "payload": _payload(h),
+                    "explanation_nl": nl,
+                    "explanation_en": en,
+                    "repeat_count": 0,
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
             )
-            self.session.add(notice)
-            self.session.flush()
-            if tlp < RED:
-                policy.grant(notice_ref(notice.id), organisation_id=h.org_id, granted_by="matching")
-            created += 1
-        if created:
-            log.info("matching: %d new notices", created)
-        return created
+        table: Table = Notice.__table__  # type: ignore[assignment]
+        if repeats:
+            self.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("nid"))
+                .values(repeat_count=table.c.repeat_count + 1, last_seen_at=now),
+                [{"nid": nid} for nid in repeats],
+            )
+        grants: list[dict[str, Any]] = []
+        for start in range(0, len(new_rows), 5000):
+            self.session.execute(insert(table), new_rows[start : start + 5000])
+        # ids of the rows just written (RETURNING with executemany is row-at-a-time on SQLite)
+        wanted = {(r["asset_id"], r["observable"]) for r in new_rows if r["tlp"] < RED}
+        new_assets = sorted({a for a, _ in wanted})
+        for i in range(0, len(new_assets), 500):
+            for nid, asset_id, observable, org_id in self.session.execute(
+                select(Notice.id, Notice.asset_id, Notice.observable, Notice.organisation_id).where(
+                    Notice.asset_id.in_(new_assets[i : i + 500]), Notice.created_at == now
+                )
+            ):
+                if (asset_id, observable) in wanted:
+                    grants.append(
+                        {
+                            "resource_ref": notice_ref(nid),
+                            "organisation_id": org_id,
+                            "granted_by": "matching",
+                            "granted_at": now,
+                        }
+                    )
+        for start in range(0, len(grants), 5000):
+            self.session.execute(insert(AccessGrant), grants[start : start + 5000])
+        if new_rows:
+            log.info("matching: %d new notices, %d repeats", len(new_rows), len(repeats))
+        return len(new_rows)
 
     # -- reading -----------------------------------------------------------------------------
 
