@@ -37,7 +37,7 @@ check: setup
 	$(VENV)/bin/mypy
 
 bench: setup
-	$(PY) benchmarks/ingest.py
+	for b in ingest orgs_import matching feeds_taxii; do $(PY) benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache
