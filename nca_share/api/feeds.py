@@ -31,6 +31,11 @@ class HealthSchema(ma.Schema):
     lag_s = ma.fields.Integer(allow_none=True)
 
 
+class ProblemSchema(ma.Schema):
+    location = ma.fields.String()
+    message = ma.fields.String()
+
+
 class RunSchema(ma.Schema):
     id = ma.fields.Integer()
     started_at = ma.fields.String()
@@ -42,6 +47,7 @@ class RunSchema(ma.Schema):
     quarantined = ma.fields.Integer()
     suppressed = ma.fields.Integer()
     problems = ma.fields.Integer()
+    problem_details = ma.fields.List(ma.fields.Nested(ProblemSchema))
     error = ma.fields.String(allow_none=True)
     lag_s = ma.fields.Integer(allow_none=True)
 
@@ -108,6 +114,7 @@ def _runs(service: FeedService, feed: Any) -> list[dict[str, Any]]:
             "quarantined": r.quarantined,
             "suppressed": r.suppressed,
             "problems": r.problems,
+            "problem_details": r.problem_details or [],
             "error": r.error,
             "lag_s": r.lag_s,
         }

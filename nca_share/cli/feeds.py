@@ -67,6 +67,7 @@ def show_cmd(cli: CliContext, name: str) -> None:
                     "suppressed": r.suppressed,
                     "quarantined": r.quarantined,
                     "error": r.error,
+                    "problems": r.problem_details,
                 }
                 for r in service.runs(feed, 10)
             ]

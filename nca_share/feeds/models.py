@@ -91,6 +91,12 @@ class FeedRun(Base):
     problems: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     lag_s: Mapped[int | None] = mapped_column(Integer)
+    #: the first ``MAX_PROBLEM_DETAILS`` skipped records: ``{"location", "message"}``
+    problem_details: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+
+
+#: how many skipped records a run keeps for review
+MAX_PROBLEM_DETAILS = 200
 
 
 class FeedSuppression(Base):

@@ -25,6 +25,7 @@ from nca_share.config import Settings
 from nca_share.db import Database
 from nca_share.errors import Conflict, NcaShareError, NotFound, ValidationError
 from nca_share.feeds.models import (
+    MAX_PROBLEM_DETAILS,
     Feed,
     FeedAllowEntry,
     FeedCsafDocument,
@@ -32,6 +33,7 @@ from nca_share.feeds.models import (
     FeedRun,
     FeedSuppression,
 )
+from nca_share.feeds.parsers import RecordProblem
 from nca_share.feeds.secrets import SecretBox
 from nca_share.feeds.sources import source_type
 from nca_share.feeds.sources.base import AUTH_SECRETS, AUTH_TYPES, Batch, CollectContext, FeedSpec
@@ -470,6 +472,7 @@ class Collector:
             spec = self._spec(feed)
             started = self.clock.now()
             run = FeedRun(
+                problem_details=[],
                 feed_id=feed.id,
                 started_at=started,
                 status="running",
@@ -514,7 +517,7 @@ class Collector:
         summary.problems += len(ctx.problems)
         for problem in ctx.problems[:50]:
             log.info("feed %s: %s: %s", spec.name, problem.location, problem.message)
-        self._finish(spec.id, run_id, summary, newest)
+        self._finish(spec.id, run_id, summary, newest, ctx.problems)
         return summary
 
     def _store(
@@ -598,7 +601,12 @@ class Collector:
                 run.suppressed = summary.suppressed
 
     def _finish(
-        self, feed_id: int, run_id: int, summary: RunSummary, newest: datetime | None
+        self,
+        feed_id: int,
+        run_id: int,
+        summary: RunSummary,
+        newest: datetime | None,
+        problems: list[RecordProblem],
     ) -> None:
         now = self.clock.now()
         lag = int((now - newest).total_seconds()) if newest else None
@@ -608,6 +616,10 @@ class Collector:
             if run is not None:
                 run.finished_at, run.status, run.error = now, summary.status, summary.error
                 run.problems, run.lag_s = summary.problems, lag
+                run.problem_details = [
+                    {"location": p.location[:500], "message": p.message[:1000]}
+                    for p in problems[:MAX_PROBLEM_DETAILS]
+                ]
             if feed is None:
                 return
             if summary.status == "ok":

@@ -69,6 +69,9 @@ def test_api_lists_feeds_without_secrets(app: Flask, client: FlaskClient, tmp_pa
     assert by_name["list <b>"]["health"]["last_added"] == 1
     one = client.get("/api/v1/feeds/taxii", headers={"Authorization": f"Bearer {token}"})
     assert one.status_code == 200
+    run = client.get("/api/v1/feeds/list <b>", headers={"Authorization": f"Bearer {token}"})
+    details = run.get_json()["runs"][0]["problem_details"]
+    assert [d["location"].rsplit(" ", 2)[-2:] for d in details] == [["line", "4"]]
     suppressed = client.get(
         "/api/v1/feeds/list <b>/suppressions", headers={"Authorization": f"Bearer {token}"}
     ).get_json()["items"]

@@ -96,6 +96,7 @@ def upgrade() -> None:
     sa.Column('problems', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('lag_s', sa.Integer(), nullable=True),
+    sa.Column('problem_details', nca_share.db.JSONType, nullable=False),
     sa.ForeignKeyConstraint(['feed_id'], ['feeds.id'], name=op.f('fk_feed_runs_feed_id_feeds'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_feed_runs'))
     )
