@@ -106,7 +106,9 @@ def _validate(data: FeedInput) -> None:
     cls.validate_config(dict(data.config or {}))
     if data.auth_type not in AUTH_TYPES:
         raise ValidationError(f"unknown auth type {data.auth_type!r}", location="auth_type")
-    unknown = set(data.secrets or {}) - set(AUTH_SECRETS[data.auth_type])
+    if data.auth_type != "none" and not cls.secret_fields:
+        raise ValidationError(f"a {data.type} feed takes no authentication", location="auth_type")
+    unknown = set(data.secrets or {}) - (set(AUTH_SECRETS[data.auth_type]) & set(cls.secret_fields))
     if unknown:
         raise ValidationError(
             f"secrets {', '.join(sorted(unknown))} do not belong to auth {data.auth_type}",

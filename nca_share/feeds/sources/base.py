@@ -321,6 +321,15 @@ class FeedSource:
     config_schema: ClassVar[dict[str, str]] = {}
     #: whether the feed needs a URL (or path)
     needs_url: ClassVar[bool] = True
+    #: secret fields this type may hold (sealed at rest, never shown back); which of them a
+    #: feed uses depends on its auth type (``AUTH_SECRETS``)
+    secret_fields: ClassVar[tuple[str, ...]] = (
+        "password",
+        "token",
+        "api_key",
+        "client_cert",
+        "client_key",
+    )
 
     def __init__(self, ctx: CollectContext) -> None:
         self.ctx = ctx

@@ -41,3 +41,4 @@ class StixFileSource(StixUrlSource):
 
     slug: ClassVar[str] = "stix-file"
     title: ClassVar[str] = "Watched STIX file"
+    secret_fields: ClassVar[tuple[str, ...]] = ()

@@ -55,6 +55,7 @@ def test_secrets_encrypted_at_rest_and_never_described(
         ({"interval_s": 5}, "interval_s"),
         ({"auth_type": "bearer", "secrets": {"password": "x"}}, "secrets"),
         ({"config": {"colour": 1}}, "config"),
+        ({"type": "stix-file", "auth_type": "bearer", "secrets": {"token": "t"}}, "auth_type"),
     ],
 )
 def test_bad_feeds_are_refused(
@@ -82,6 +83,7 @@ def test_every_source_type_declares_itself() -> None:
         assert cls.slug == slug
         assert cls.title
         assert isinstance(cls.config_schema, dict)
+        assert isinstance(cls.secret_fields, tuple)
 
 
 def test_shipped_catalogue_reconciles(database: Database, settings: Settings) -> None:
