@@ -157,6 +157,9 @@ def seed_demo(settings: Settings, database: Database) -> DemoSummary:
     accounts = _seed_accounts(settings, database)
     summary.steps["stix"] = _ingest_demo_bundles(settings, database)
     summary.steps["feeds"] = _seed_feeds(settings, database)
+    from nca_share.matching.demo import run_demo_matching
+
+    summary.steps["matching"] = run_demo_matching(settings, database)
     summary.accounts = [{"email": email, **data} for email, data in sorted(accounts.items())]
     return summary
 
