@@ -180,3 +180,21 @@ def test_medallion_discovery_url_reads_every_api_root(
     assert summary.status == "ok", summary.error
     expected = {o["id"] for objs in medallion_server.expected.values() for o in objs}
     assert set(_stored(database, feed_id)) == expected
+
+
+def test_more_without_next_pages_by_date_added(database: Database, settings: Settings) -> None:
+    """A server that says "more" but gives no "next" is paged by X-TAXII-Date-Added-Last."""
+    objects = _objects(230)
+    with MiniTaxiiServer(objects, max_page=100, send_next=False) as server:
+        feed_id = _add(
+            database,
+            settings,
+            name="nonext",
+            type="taxii21",
+            url=server.api_root,
+            config={"page_size": 100},
+        )
+        summary = Collector(database, settings).run("nonext")
+        assert summary.status == "ok", summary.error
+        assert server.object_requests == 3
+    assert set(_stored(database, feed_id)) == {o["id"] for o in objects}

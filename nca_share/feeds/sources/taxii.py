@@ -131,13 +131,23 @@ class Taxii21Source(FeedSource):
         finally:
             session.close()
 
-    def _pages(self, collection: Any, added_after: str | None) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, collection: Any, added_after: str | None, session: GuardedSession
+    ) -> Iterator[dict[str, Any]]:
         size = int(self.ctx.feed.config.get("page_size") or PAGE_SIZE)
         kwargs: dict[str, Any] = {"added_after": added_after} if added_after else {}
         envelope = collection.get_objects(limit=size, **kwargs)
         yield envelope
-        while envelope.get("more") and envelope.get("next"):
-            envelope = collection.get_objects(limit=size, next=envelope["next"], **kwargs)
+        while envelope.get("more"):
+            if envelope.get("next"):
+                envelope = collection.get_objects(limit=size, next=envelope["next"], **kwargs)
+            else:
+                # "more" without "next": page on by the last page's date-added header
+                last = session.last_headers.get("x-taxii-date-added-last")
+                if not last or last == kwargs.get("added_after"):
+                    return
+                kwargs = {"added_after": last}
+                envelope = collection.get_objects(limit=size, **kwargs)
             yield envelope
 
     def _collect_one(self, collection: Any, session: GuardedSession) -> Iterator[Batch]:
@@ -148,7 +158,7 @@ class Taxii21Source(FeedSource):
         cursor = parse_timestamp(str(state.get("added_after") or ""))
         added_after = _taxii_time(cursor - timedelta(microseconds=1)) if cursor else None
         try:
-            for envelope in self._pages(collection, added_after):
+            for envelope in self._pages(collection, added_after, session):
                 objects = [o for o in envelope.get("objects") or [] if isinstance(o, dict)]
                 last = parse_timestamp(session.last_headers.get("x-taxii-date-added-last", ""))
                 cursors: dict[str, dict[str, Any]] = {}
@@ -172,7 +182,9 @@ class Taxii20Source(Taxii21Source):
     title: ClassVar[str] = "TAXII 2.0 collection(s)"
     version = "2.0"
 
-    def _pages(self, collection: Any, added_after: str | None) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, collection: Any, added_after: str | None, session: GuardedSession
+    ) -> Iterator[dict[str, Any]]:
         from taxii2client.v20 import as_pages
 
         size = int(self.ctx.feed.config.get("page_size") or PAGE_SIZE)
