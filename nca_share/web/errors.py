@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from nca_share import errors as domain
@@ -48,6 +49,8 @@ def init_app(app: Flask) -> None:
     """Register the handlers for HTTP errors, domain errors and everything else."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(domain.NcaShareError, handle_domain_error)
+    app.register_error_handler(DataError, handle_out_of_range)
+    app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(Exception, handle_unexpected)
 
 
@@ -139,6 +142,18 @@ def handle_domain_error(exc: domain.NcaShareError) -> Response:
             # Domain messages are written for users and never contain secrets.
             return error_response(status, exc.message, details, code=exc.code, headers=headers)
     return handle_unexpected(exc)
+
+
+def handle_out_of_range(exc: Exception) -> Response:
+    """A request value the database cannot hold (PostgreSQL ``integer out of range``, a
+    number too large for SQLite): the client's input is invalid, not the server broken.
+    Any other ``OverflowError`` is a bug and stays a 500."""
+    if isinstance(exc, OverflowError) and "SQLite" not in str(exc):
+        return handle_unexpected(exc)
+    log.info("value out of range on %s %s: %s", request.method, request.path, exc)
+    return error_response(
+        422, _("A value is out of range or malformed."), code="value_out_of_range"
+    )
 
 
 def handle_unexpected(exc: BaseException) -> Response:

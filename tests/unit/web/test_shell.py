@@ -159,3 +159,19 @@ def test_nul_characters_and_huge_ids_never_reach_the_database(app: Flask) -> Non
     huge = client.get("/api/v1/organisations/99999999999999999999")
     assert huge.status_code == 404
     assert huge.get_json()["code"] == "not_found"
+
+
+def test_values_the_database_cannot_hold_are_422(app: Flask) -> None:
+    """A number too large for the database column is the client's error (422), not a 500."""
+    from sqlalchemy import text
+
+    from nca_share.web.context import db_session
+
+    @app.get("/api/v1/_cast")
+    def cast() -> str:
+        db_session().execute(text("SELECT CAST(:v AS INTEGER)"), {"v": 2**70})
+        return "no error"
+
+    response = app.test_client().get("/api/v1/_cast")
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "value_out_of_range"
