@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from nca_share.errors import NotFound, ValidationError
 from nca_share.stix.models import StixEdge, StixObject, StixObservable
-from nca_share.stix.observables import normalize
+from nca_share.stix.observables import guess_observable, normalize
 
 __all__ = ["Edge", "ObservableHit", "Page", "StixStore"]
 
@@ -205,21 +205,18 @@ class StixStore:
     # ------------------------------------------------------------------ observables
 
     def observables(self, value: str, kind: str | None = None) -> list[ObservableHit]:
-        """Objects whose current version has exactly this observable (normalised first)."""
-        candidates: list[tuple[str, str]] = []
-        if kind is not None:
-            obs = normalize(kind, value)
-            candidates.append((kind, obs.value if obs is not None else value))
+        """Objects whose current version has exactly this observable.
+
+        The value is normalised first and looked up under the kind the normaliser returns
+        (``kind="ipv4"`` with ``"10.0.0.0/8"`` finds the ``ipv4-cidr``); without ``kind`` the
+        most specific kind is guessed. A value no normaliser accepts is matched verbatim.
+        """
+        obs = normalize(kind, value) if kind is not None else guess_observable(value)
         stmt = select(StixObservable.stix_id, StixObservable.kind, StixObservable.value)
-        if candidates:
-            stmt = stmt.where(
-                or_(
-                    *(
-                        and_(StixObservable.kind == k, StixObservable.value == v)
-                        for k, v in candidates
-                    )
-                )
-            )
+        if obs is not None:
+            stmt = stmt.where(StixObservable.kind == obs.kind, StixObservable.value == obs.value)
+        elif kind is not None:
+            stmt = stmt.where(StixObservable.kind == kind, StixObservable.value == value)
         else:
             values = {value, value.strip(), value.strip().lower()}
             stmt = stmt.where(StixObservable.value.in_(sorted(values)))

@@ -166,6 +166,15 @@ def test_observable_lookups(database: Database) -> None:
             domain["id"]
         ]
         assert [h.stix_id for h in store.observables(sha, "sha256")] == [filehash["id"]]
+        # the normalised kind is searched: an "ipv4" CIDR is indexed as "ipv4-cidr"
+        assert [h.stix_id for h in store.observables("198.51.100.9/24", "ipv4")] == [net["id"]]
+        assert [h.stix_id for h in store.observables("198.51.100.7/32", "ipv4")] == [ip["id"]]
+        # without a kind the value's kind is guessed and the value normalised
+        assert [h.stix_id for h in store.observables(" 198.51.100.0/24 ")] == [net["id"]]
+        assert [h.stix_id for h in store.observables("2001:DB8:0::1")] == [v6["id"]]
+        assert [h.stix_id for h in store.observables("Evil.Example.com.")] == [domain["id"]]
+        assert [h.stix_id for h in store.observables(sha.lower())] == [filehash["id"]]
+        assert store.observables("198.51.100.8", "ipv4") == []
         within = store.objects_with_ip_in("198.51.0.0/16")
         assert {h.stix_id for h in within} == {ip["id"], net["id"]}
         assert {h.stix_id for h in store.objects_with_ip_in("198.51.100.7/32")} == {ip["id"]}
