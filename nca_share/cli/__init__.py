@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nca_share.cli.feeds",
     "nca_share.cli.ingest",
     "nca_share.cli.jobs",
+    "nca_share.cli.matching",
     "nca_share.cli.orgs",
     "nca_share.cli.serve",
     "nca_share.cli.users",
