@@ -1,17 +1,15 @@
 """Small cryptographic helpers of ``nca_share.auth``: random tokens, SHA-256 digests and the
-Fernet box that encrypts TOTP secrets at rest."""
+Fernet box (``nca_share.crypto``) that encrypts TOTP secrets at rest."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 
 from nca_share.config import Settings
+from nca_share.crypto import fernet
 from nca_share.errors import ConfigError
 
 
@@ -23,24 +21,6 @@ def new_token(nbytes: int = 32) -> str:
 def digest(value: str) -> str:
     """Hex SHA-256 of ``value`` (for high-entropy secrets only; passwords use argon2)."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def fernet(settings: Settings) -> Fernet:
-    """The Fernet box from ``settings.encryption_key``, or derived from ``secret_key``.
-
-    :raises ConfigError: neither key is set, or the encryption key is malformed.
-    """
-    if settings.encryption_key:
-        try:
-            return Fernet(settings.encryption_key.encode("ascii"))
-        except (ValueError, UnicodeEncodeError) as exc:
-            raise ConfigError("encryption_key is not a valid Fernet key") from exc
-    if not settings.secret_key:
-        raise ConfigError("set secret_key or encryption_key to store secrets encrypted")
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"nca_share:fernet:v1").derive(
-        settings.secret_key.encode("utf-8")
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def encrypt(settings: Settings, plaintext: str) -> str:
