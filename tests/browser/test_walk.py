@@ -47,6 +47,20 @@ def _log_in(page: Any, base: str, email: str, password: str) -> None:
     page.get_by_role("button", name="Aanmelden").click()
 
 
+def _assert_accessible_basics(page: Any) -> None:
+    """Every visible form control has a label, the page has one h1, a lang and a skip link."""
+    unlabelled = page.evaluate(
+        """() => Array.from(document.querySelectorAll('input, select, textarea'))
+              .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+              .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+              .map(el => el.outerHTML.slice(0, 100))"""
+    )
+    assert unlabelled == []
+    assert page.locator("h1").count() == 1
+    assert page.locator("html").get_attribute("lang") in ("nl", "en")
+    assert page.locator("a.skip-link[href='#main']").count() == 1
+
+
 def _log_out(page: Any) -> None:
     page.get_by_role("button", name="Afmelden").click()
     page.wait_for_url(re.compile(r"/$"))
@@ -70,6 +84,7 @@ def test_account_journey(
     page.get_by_label("Wachtwoord", exact=True).fill(password)
     page.get_by_label("Herhaal wachtwoord").fill(password)
     screenshot(page, "02-registreren")
+    _assert_accessible_basics(page)
     page.get_by_role("button", name="Account aanmaken").click()
     assert page.get_by_role("heading", name="Controleer uw e-mail").is_visible()
 
@@ -82,6 +97,7 @@ def test_account_journey(
 
     page.goto(base + "/account")
     screenshot(page, "03-mijn-account")
+    _assert_accessible_basics(page)
     page.get_by_role("link", name="Tweestapsverificatie instellen").click()
     secret = page.get_by_test_id("totp-secret").inner_text().strip()
     screenshot(page, "04-tweestapsverificatie-instellen")
@@ -156,6 +172,7 @@ def test_analyst_explores_objects(
     assert results.get_by_role("link", name="Pikabot", exact=True).is_visible()
     assert results.get_by_role("link", name="Water Curupira").count() == 0
     screenshot(page, "07-objecten-zoeken")
+    _assert_accessible_basics(page)
     results.get_by_role("link", name="Pikabot", exact=True).click()
     assert page.get_by_role("heading", name="Pikabot").is_visible()
     relations = page.get_by_test_id("relationships")
@@ -185,6 +202,7 @@ def test_operator_reads_the_audit_log(
     assert rows.count() >= 1
     assert all(t.strip() == "auth.login" for t in rows.locator("td:nth-child(2)").all_inner_texts())
     screenshot(page, "11-auditlog")
+    _assert_accessible_basics(page)
     page.get_by_role("link", name="Gebruikers").first.click()
     assert page.get_by_role("cell", name="lid@bakkerij.nl", exact=True).is_visible()
     screenshot(page, "12-gebruikers")
