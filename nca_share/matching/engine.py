@@ -265,7 +265,8 @@ class Matcher:
             for sid, typ, raw, tlp, source, feed_id, conf, revoked, valid_until in rows:
                 obj = _Obj(sid, typ, _decode(raw), tlp, source, feed_id, conf, revoked,
                            valid_until, None, raw is not None or typ not in LEAN_TYPES)  # fmt: skip
-                obj.when = _when(obj.raw)
+                if raw is not None:
+                    obj.when = _when(obj.raw)
                 found[sid] = obj
         return found
 

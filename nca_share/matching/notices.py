@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from nca_share.access import AMBER_STRICT, RED, AccessPolicy, Principal
@@ -35,6 +35,7 @@ from nca_share.config import MatchingSettings, Settings
 from nca_share.constituency.models import Asset
 from nca_share.matching.engine import Hit
 from nca_share.matching.models import Notice
+from nca_share.matching.store import bulk_insert
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,7 @@ class NoticeService:
                 [{"nid": nid} for nid in repeats],
             )
         grants: list[dict[str, Any]] = []
-        for start in range(0, len(new_rows), 5000):
-            self.session.execute(insert(table), new_rows[start : start + 5000])
+        bulk_insert(self.session, table, new_rows)
         # ids of the rows just written (RETURNING with executemany is row-at-a-time on SQLite)
         wanted = {(r["asset_id"], r["observable"]) for r in new_rows if r["tlp"] < RED}
         new_assets = sorted({a for a, _ in wanted})
@@ -166,8 +166,7 @@ class NoticeService:
                             "granted_at": now,
                         }
                     )
-        for start in range(0, len(grants), 5000):
-            self.session.execute(insert(AccessGrant), grants[start : start + 5000])
+        bulk_insert(self.session, AccessGrant.__table__, grants)  # type: ignore[arg-type]
         if new_rows:
             log.info("matching: %d new notices, %d repeats", len(new_rows), len(repeats))
         return len(new_rows)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from nca_share.clock import Clock, SystemClock
@@ -69,23 +70,14 @@ class MatchStore:
                     "last_seen": now,
                 }
             )
-        table: Table = Match.__table__  # type: ignore[assignment]
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        for start in range(0, len(rows), 5000):
-            stmt = insert(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["organisation_id", "stix_id", "dimension", "match_key"],
-                set_={
-                    "last_seen": stmt.excluded.last_seen,
-                    "confidence": stmt.excluded.confidence,
-                    "tlp": stmt.excluded.tlp,
-                    "evidence": stmt.excluded.evidence,
-                    "explanation_nl": stmt.excluded.explanation_nl,
-                    "explanation_en": stmt.excluded.explanation_en,
-                },
-            )
-            self.session.execute(stmt, rows[start : start + 5000])
+        bulk_insert(
+            self.session,
+            Match.__table__,  # type: ignore[arg-type]
+            rows,
+            conflict=("organisation_id", "stix_id", "dimension", "match_key"),
+            update=("last_seen", "confidence", "tlp", "evidence", "explanation_nl",
+                    "explanation_en"),
+        )  # fmt: skip
         ids: dict[tuple[int, str, str, str], int] = {}
         wanted = {h.key for h in hits}
         stix_ids = sorted({h.stix_id for h in hits})
@@ -104,6 +96,55 @@ class MatchStore:
                 if k in wanted:
                     ids[k] = mid
         return ids
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A Python value as SQLAlchemy would bind it on SQLite (UTCDateTime, JSON, Boolean)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode("utf-8")
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def bulk_insert(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: tuple[str, ...] = (),
+    update: tuple[str, ...] = (),
+) -> None:
+    """Insert ``rows`` (all with the same keys) in batches; with ``conflict``, update the
+    ``update`` columns of existing rows (upsert). On SQLite the driver's executemany is used
+    directly (SQLAlchemy's per-row parameter processing dominated the benchmark); elsewhere
+    SQLAlchemy Core."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - fixed names
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        if conflict:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+            sql += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets}"
+        params = [tuple(_sqlite_value(r[c]) for c in columns) for r in rows]
+        conn = session.connection()
+        for start in range(0, len(params), 5000):
+            conn.exec_driver_sql(sql, params[start : start + 5000])
+        return
+    for start in range(0, len(rows), 5000):
+        stmt = pg_insert(table)
+        if conflict:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(conflict), set_={c: stmt.excluded[c] for c in update}
+            )
+        session.execute(stmt, list(rows[start : start + 5000]))
 
 
 @dataclass
