@@ -191,8 +191,9 @@ def test_operator_reads_the_audit_log(
     operator = make_user(app, "beheerder@ncsc.nl", "operator", totp=True)
     make_user(app, "lid@bakkerij.nl")
     assert operator.totp_secret
+    page.goto(f"{live_server.url}/login")
+    screenshot(page, "00-inloggen")
     _log_in(page, live_server.url, operator.email, operator.password)
-    screenshot(page, "00-inloggen-code")
     page.get_by_label("Code uit uw authenticator-app").fill(_code(operator.totp_secret, clock))
     page.get_by_role("button", name="Bevestigen").click()
     page.get_by_role("link", name="Auditlog").first.click()
