@@ -82,8 +82,13 @@ class StixReads:
         )
 
     def types(self) -> list[str]:
-        """The distinct types of current objects (for the filter's choices)."""
-        stmt = select(StixObject.type).where(StixObject.is_current.is_(True)).distinct()
+        """The distinct types of visible current objects (for the filter's choices; custom
+        types of objects the principal may not see are not revealed)."""
+        stmt = (
+            select(StixObject.type)
+            .where(StixObject.is_current.is_(True), self._visible_clause())
+            .distinct()
+        )
         return sorted(self.session.scalars(stmt))
 
     def _visible(self, obj: StixObject) -> bool:

@@ -378,3 +378,12 @@ def test_account_password_change_and_totp_management(
         },
     )
     assert "Aan." in staff_client.get("/account").get_data(as_text=True)
+
+
+def test_type_choices_only_name_visible_types(app: Flask, client: FlaskClient) -> None:
+    """The explorer's type filter does not reveal custom types of invisible objects."""
+    ingest(app, [sdo("malware", "Zichtbaar", "GREEN"), sdo("x-geheim-type", "Geheim", "RED")])
+    login(client, make_user(app, "lid@bedrijf.nl"))
+    html = client.get("/objects").get_data(as_text=True)
+    assert 'value="malware"' in html
+    assert "x-geheim-type" not in html
