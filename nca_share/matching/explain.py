@@ -9,6 +9,7 @@ them like any other feed-derived text.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +39,7 @@ _ASSET_NOUN = {
 }
 
 
+@functools.lru_cache(maxsize=8192)
 def format_date(when: datetime | None, timezone: str = "Europe/Amsterdam") -> str:
     """``dd-mm-yyyy`` in ``timezone`` (empty when unknown)."""
     if when is None:

@@ -9,6 +9,7 @@ or retro-match one asset, store the matches, create notices). Bulk writes use on
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -98,10 +99,15 @@ class MatchStore:
         return ids
 
 
+@functools.lru_cache(maxsize=4096)
+def _sqlite_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _sqlite_value(value: Any) -> Any:
     """A Python value as SQLAlchemy would bind it on SQLite (UTCDateTime, JSON, Boolean)."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return _sqlite_datetime(value)
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode("utf-8")
     if isinstance(value, bool):
@@ -133,7 +139,16 @@ def bulk_insert(
         if conflict:
             sets = ", ".join(f"{c} = excluded.{c}" for c in update)
             sql += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets}"
-        params = [tuple(_sqlite_value(r[c]) for c in columns) for r in rows]
+        convert = []  # per column: convert only where a value needs it (hot path)
+        for c in columns:
+            sample = next((r[c] for r in rows if r[c] is not None), None)
+            needs = isinstance(sample, datetime | dict | list | bool)
+            convert.append(needs)
+        if any(convert):
+            plan = list(zip(columns, convert, strict=True))
+            params = [tuple(_sqlite_value(r[c]) if f else r[c] for c, f in plan) for r in rows]
+        else:
+            params = [tuple(r[c] for c in columns) for r in rows]
         conn = session.connection()
         for start in range(0, len(params), 5000):
             conn.exec_driver_sql(sql, params[start : start + 5000])
