@@ -328,10 +328,10 @@ class Matcher:
         raw = obj.raw
         text = " ".join(
             str(x)
-            for x in (raw.get("name"), raw.get("description"), *(raw.get("labels") or []))
+            for x in (raw.get("name"), raw.get("description"), *_str_list(raw.get("labels")))
             if isinstance(x, str)
         ).lower()
-        types = [t for t in raw.get("indicator_types") or [] if isinstance(t, str)]
+        types = _str_list(raw.get("indicator_types"))
         if any(w in text for w in _C2_WORDS):
             role = "c2"
         elif "compromised" in types:
@@ -442,7 +442,7 @@ class Matcher:
                     continue
                 confidence, source, base = self._base(obj)
                 role, family = self._role(obj, families)
-                types = obj.raw.get("indicator_types") or []
+                types = _str_list(obj.raw.get("indicator_types"))
                 compromised = role in ("c2", "compromised") or kind.startswith("ip")
                 for ref, matched in refs:
                     hits.append(
@@ -739,7 +739,7 @@ class Matcher:
             if obj.type != "report":
                 continue
             confidence, source, base = self._base(obj)
-            for label in obj.raw.get("labels") or []:
+            for label in _str_list(obj.raw.get("labels")):
                 if not isinstance(label, str):
                     continue
                 for org in self.index.orgs_in_sector(label):
@@ -925,7 +925,14 @@ def parse_product(text: str) -> ProductRef | None:
 
 
 def _sectors(raw: dict[str, Any]) -> list[str]:
-    return [s.strip().lower() for s in raw.get("sectors") or [] if isinstance(s, str)]
+    return [s.strip().lower() for s in _str_list(raw.get("sectors"))]
+
+
+def _str_list(value: object) -> list[str]:
+    """The strings of a list property (anything else: none; hostile input never iterates)."""
+    if not isinstance(value, list):
+        return []
+    return [v for v in value[:1000] if isinstance(v, str)]
 
 
 def _provinces(raw: dict[str, Any], index: ConstituencyIndex) -> list[str]:
