@@ -69,7 +69,10 @@ class RelationshipItem(ma.Schema):
     relationship_type = ma.fields.String(allow_none=True, required=True)
     via_id = ma.fields.String(required=True)
     direction = ma.fields.String(required=True, validate=ma.validate.OneOf(["in", "out"]))
-    other_in_store = ma.fields.Boolean(required=True)
+    other_in_store = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "False when the other end is not in the store or not visible"},
+    )
 
 
 class RelationshipList(ma.Schema):

@@ -2,9 +2,10 @@
 
 Every read goes through the access policy: lists carry ``AccessPolicy.filter`` as a WHERE
 clause, single objects and versions are checked with ``AccessPolicy.visible`` (an invisible
-object is "not found"), and a graph edge is shown only when the object it comes from
-(the relationship or the referring object) and its other end are visible; an other end
-that is not in the store is shown as a bare id (it is written in a visible object anyway).
+object is "not found"), and a graph edge is shown only when the object it comes from (the
+relationship, or the referring object) is visible. Its other end is described only when
+visible; otherwise it is a bare id, exactly as when it is not in the store, so the two
+cases cannot be told apart (the id is written in the visible object anyway).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Neighbour:
     edge: Edge
     direction: str  # "out" or "in"
     other_id: str
-    other: StixObject | None  # None: not in the store
+    other: StixObject | None  # None: not in the store, or not visible (indistinguishable)
 
 
 class StixReads:
@@ -121,18 +122,10 @@ class StixReads:
         edges = self.store.neighbours(stix_id, "both")
         ids = {e.via_id for e in edges} | {e.other(stix_id) for e in edges}
         ids.discard(stix_id)
-        existing: set[str] = set()
         visible: dict[str, StixObject] = {}
         chunk = sorted(ids)
         for start in range(0, len(chunk), 500):
             part = chunk[start : start + 500]
-            existing.update(
-                self.session.scalars(
-                    select(StixObject.stix_id).where(
-                        StixObject.stix_id.in_(part), StixObject.is_current.is_(True)
-                    )
-                )
-            )
             for obj in self.session.scalars(
                 select(StixObject).where(
                     StixObject.stix_id.in_(part),
@@ -143,10 +136,8 @@ class StixReads:
                 visible[obj.stix_id] = obj
         result = []
         for edge in edges:
-            via_ok = edge.via_id == stix_id or edge.via_id in visible
             other_id = edge.other(stix_id)
-            other_ok = other_id == stix_id or other_id in visible or other_id not in existing
-            if via_ok and other_ok:
+            if edge.via_id == stix_id or edge.via_id in visible:
                 direction = "out" if edge.source_id == stix_id else "in"
                 result.append(Neighbour(edge, direction, other_id, visible.get(other_id)))
         return result
