@@ -842,7 +842,9 @@ class Products(MethodView):
     @errors(blp, 401, 403, 422)
     def get(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         """Products seen in ingested intelligence, to pick assets from."""
-        options = ProductCatalogue(db_session()).search(args["q"], limit=args["limit"])
+        options = ProductCatalogue(db_session(), _principal()).search(
+            args["q"], limit=args["limit"]
+        )
         return [o.as_dict() for o in options]
 
 

@@ -2,6 +2,10 @@
 data: distinct CPE 2.3 and PURL values in the STIX observable index (``stix_observables``)
 and current STIX ``software`` objects (name, vendor, version, cpe). Read-only on the STIX
 store's tables.
+
+Product strings are derived intelligence: only values from objects the asking principal may
+see (``nca_share.access``) are offered, so an AMBER/RED advisory's product list never reaches
+a member through the pick-list.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nca_share.access import AccessPolicy, Principal
 from nca_share.stix.models import StixObject, StixObservable
 
 
@@ -44,10 +49,11 @@ def _cpe_option(cpe: str) -> ProductOption:
 
 
 class ProductCatalogue:
-    """Search the products seen in ingested intelligence."""
+    """Search the products seen in the ingested intelligence ``principal`` may see."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, principal: Principal) -> None:
         self.session = session
+        self.principal = principal
 
     def search(self, query: str, *, limit: int = 25) -> list[ProductOption]:
         """Products whose CPE, PURL or software name contains ``query`` (case-insensitive).
@@ -59,11 +65,19 @@ class ProductCatalogue:
             return []
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         options: dict[str, ProductOption] = {}
+        allowed = AccessPolicy(self.session).filter(
+            self.principal, StixObject.tlp, StixObject.stix_id
+        )
         observed = self.session.scalars(
             select(StixObservable.value)
+            .join(
+                StixObject,
+                (StixObject.stix_id == StixObservable.stix_id) & StixObject.is_current.is_(True),
+            )
             .where(
                 StixObservable.kind.in_(("cpe", "purl")),
                 func.lower(StixObservable.value).like(like, escape="\\"),
+                allowed,
             )
             .distinct()
             .order_by(StixObservable.value)
@@ -80,6 +94,7 @@ class ProductCatalogue:
                 StixObject.type == "software",
                 StixObject.is_current.is_(True),
                 func.lower(StixObject.name).like(like, escape="\\"),
+                allowed,
             )
             .limit(limit)
         )

@@ -379,7 +379,9 @@ def step_assets(org_id: int) -> ResponseReturnValue:
         return _next_step(org.id, "assets")
     if form.validate_on_submit() and _claim(org, form):
         return redirect(url_for("constituency.step_assets", org_id=org.id))
-    products = ProductCatalogue(db_session()).search(request.args.get("product_q", ""))
+    products = ProductCatalogue(db_session(), current_principal()).search(
+        request.args.get("product_q", "")
+    )
     return _wizard(
         "step_assets.html",
         org,

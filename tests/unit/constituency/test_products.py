@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nca_share.access import Principal
 from nca_share.constituency.products import ProductCatalogue
 from nca_share.db import Database
 from nca_share.stix.ingest import IngestService
@@ -30,7 +31,8 @@ def test_search_products_from_ingested_data(database: Database) -> None:
     """CPE-bearing software yields vendor/product from the CPE; vendor-less software is left out."""
     IngestService(database).ingest_objects(OBJECTS, source="test")
     with database.session() as session:
-        catalogue = ProductCatalogue(session)
+        analyst = Principal(user_id=1, roles=frozenset({"analyst"}))
+        catalogue = ProductCatalogue(session, analyst)
         forti = catalogue.search("forti")
         assert [o.cpe for o in forti] == ["cpe:2.3:o:fortinet:fortios:7.2.0:*:*:*:*:*:*:*"]
         assert (forti[0].vendor, forti[0].product) == ("fortinet", "fortios")
