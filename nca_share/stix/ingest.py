@@ -78,6 +78,7 @@ EXCERPT_CHARS = 500
 #: Key of the PostgreSQL advisory lock serialising store writes between processes.
 _PG_LOCK_KEY = 0x5717_0001
 _IN_CHUNK = 1000
+_MICROSECOND = timedelta(microseconds=1)
 _SQLITE_CHECKPOINT_PAGES = 8192
 _SQLITE_IN_CHUNK = 5000
 
@@ -768,17 +769,23 @@ class IngestService:
         sql: str,
         rows: Sequence[Sequence[Any]],
     ) -> None:
-        """Insert ``rows``: one executemany on SQLite, one ``COPY … FROM STDIN`` on PostgreSQL
-        (the same values; COPY avoids a server round of parse/bind/execute per row)."""
-        if not self._is_pg:
-            conn.exec_driver_sql(sql, rows)
-            return
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        """Insert ``rows`` (tuples or lists): one DBAPI executemany on SQLite, one
+        ``COPY … FROM STDIN`` on PostgreSQL (the same values; COPY avoids a server round of
+        parse/bind/execute per row). Driver errors are raised as SQLAlchemy ``DBAPIError``."""
         driver = conn.connection.driver_connection
         assert driver is not None
         dbapi = self.database.engine.dialect.loaded_dbapi
+        statement = sql
         try:
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            if not self._is_pg:
+                cursor = driver.cursor()
+                try:
+                    cursor.executemany(sql, rows)
+                finally:
+                    cursor.close()
+                return
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with driver.cursor() as pg_cursor, pg_cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
         except dbapi.Error as exc:
@@ -834,19 +841,22 @@ class IngestService:
             if self._last_added is None or latest > self._last_added:
                 self._last_added = latest
 
-        ids = list({p.stix_id: None for p in prepared})
         existing: set[tuple[str, str]] = set()
         current: dict[str, tuple[str, int]] = {}
         known_ids: set[str] = set()
         c = _objects.c
-        for sid, vkey, pk, is_current in self._existing_versions(conn, ids):
-            existing.add((sid, vkey))
-            known_ids.add(sid)
-            if is_current:
-                current[sid] = (vkey, pk)
+        if latest is not None:  # an empty table (no newest row) holds no versions to read
+            ids = list({p.stix_id: None for p in prepared})
+            for sid, vkey, pk, is_current in self._existing_versions(conn, ids):
+                existing.add((sid, vkey))
+                known_ids.add(sid)
+                if is_current:
+                    current[sid] = (vkey, pk)
 
+        # One pass: drop stored or repeated versions, keep the greatest new version per id.
         to_insert: list[_Prepared] = []
         seen: set[tuple[str, str]] = set()
+        best: dict[str, _Prepared] = {}
         for p in prepared:
             key = (p.stix_id, p.version_key)
             if key in existing or key in seen:
@@ -854,9 +864,6 @@ class IngestService:
                 continue
             seen.add(key)
             to_insert.append(p)
-
-        best: dict[str, _Prepared] = {}
-        for p in to_insert:
             b = best.get(p.stix_id)
             if b is None or p.version_key > b.version_key:
                 best[p.stix_id] = p
@@ -874,16 +881,16 @@ class IngestService:
                     replaced.append(sid)
 
         if to_insert:
-            start_added = self._next_added(len(to_insert))
+            added = self._next_added(len(to_insert))
             suffix = run.ts_suffix
+            step = _MICROSECOND
             rows_out = []
-            for n, p in enumerate(to_insert):
+            for p in to_insert:
                 row = p.row
                 row[_ROW_IS_CURRENT] = p.is_current
-                row[_ROW_DATE_ADDED] = (start_added + timedelta(microseconds=n)).isoformat(
-                    " ", "microseconds"
-                ) + suffix
-                rows_out.append(tuple(row))
+                row[_ROW_DATE_ADDED] = added.isoformat(" ", "microseconds") + suffix
+                added += step
+                rows_out.append(row)
             self._bulk(conn, "stix_objects", _OBJECT_COLUMNS, self._sql_objects, rows_out)
         if demote:
             for start in range(0, len(demote), _IN_CHUNK):
