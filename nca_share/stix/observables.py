@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -76,6 +77,11 @@ _HASH_ALGORITHMS: Final[Mapping[str, str]] = {
 _MAX_VALUE = 8192
 
 _HEX = re.compile(r"[0-9a-f]+")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+#: IPv4 text that ``ipaddress`` would print back unchanged (optionally with a /0../32 prefix)
+_IPV4_CANONICAL = re.compile(
+    rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(?:3[0-2]|[12][0-9]|[0-9]))?", re.ASCII
+)
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _DOMAIN_ASCII = re.compile(
     r"(?:\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
@@ -105,6 +111,17 @@ def ip_observable(value: str) -> Observable | None:
     text = value.strip()
     if not text or len(text) > 64:
         return None
+    if _IPV4_CANONICAL.fullmatch(text) is not None:
+        # fast path: a dotted quad without leading zeros, optionally /0../32 (no leading
+        # zero); anything else takes the ipaddress route below, which has the last word
+        address, slash, prefix = text.partition("/")
+        if not slash or prefix == "32":
+            return Observable("ipv4", address)
+        length = int(prefix)
+        start = int.from_bytes(socket.inet_aton(address), "big") & (
+            (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+        )
+        return Observable("ipv4-cidr", f"{socket.inet_ntoa(start.to_bytes(4, 'big'))}/{length}")
     try:
         if "/" in text:
             net = ipaddress.ip_network(text, strict=False)

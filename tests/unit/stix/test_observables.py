@@ -17,6 +17,7 @@ from nca_share.stix.observables import (
     extract_observables,
     guess_observable,
     hash_kind,
+    ip_observable,
     ip_range,
     normalize,
 )
@@ -471,3 +472,39 @@ def test_normalize_is_idempotent(kind: str, text: str) -> None:
         assert normalize(obs.kind, obs.value) == obs
         if obs.kind not in ("domain", "url"):  # a domain can look like a hash, a URL like a domain
             assert guess_observable(obs.value) == obs
+
+
+def _ipaddress_reading(text: str) -> tuple[str, str] | None:
+    """What the ``ipaddress`` module makes of ``text`` (the reference for the fast path)."""
+    text = text.strip()
+    try:
+        if "/" in text:
+            net = ipaddress.ip_network(text, strict=False)
+            if net.prefixlen == net.max_prefixlen:
+                return "ipv4" if net.version == 4 else "ipv6", str(net.network_address)
+            return "ipv4-cidr" if net.version == 4 else "ipv6-cidr", str(net)
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return "ipv4" if ip.version == 4 else "ipv6", str(ip)
+
+
+_OCTET_TEXT = st.one_of(
+    st.integers(0, 255).map(str),
+    st.integers(0, 999).map(str),
+    st.integers(0, 99).map(lambda n: f"0{n}"),
+)
+
+
+@given(
+    st.lists(_OCTET_TEXT, min_size=3, max_size=5),
+    st.one_of(st.none(), st.integers(0, 40).map(str), st.integers(0, 9).map(lambda n: f"0{n}")),
+    st.sampled_from(["", " ", "\n"]),
+)
+def test_ipv4_fast_path_agrees_with_ipaddress(
+    octets: list[str], prefix: str | None, pad: str
+) -> None:
+    """Dotted quads (valid, out of range, leading zeros, any prefix) read as ipaddress does."""
+    text = ".".join(octets) + (f"/{prefix}" if prefix is not None else "")
+    obs = ip_observable(pad + text + pad)
+    assert (None if obs is None else (obs.kind, obs.value)) == _ipaddress_reading(text)
