@@ -111,6 +111,11 @@ _KINDS: Final[dict[str, int]] = {
     "kill_chain_phases": _PHASES,
     "granular_markings": _GRANULAR,
 }
+_REF, _REFS, _SKIP = 10, 11, 12
+#: Memo of every property name seen → its kind (unchecked names → ``_SKIP``, ``*_ref`` →
+#: ``_REF``, ``*_refs`` → ``_REFS``; ``x_`` custom references are not checked). Bounded.
+_KEY_KINDS: dict[str, int] = dict(_KINDS)
+_KEY_KINDS_LIMIT: Final = 20_000
 _VALUE_SCOS: Final = frozenset(
     {"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "mac-addr"}
 )
@@ -174,6 +179,16 @@ def parse_timestamp(value: object, field: str) -> datetime:
         raise Rejected(field, f"impossible timestamp {value[:40]!r}: {exc}") from None
 
 
+def _key_kind(key: str) -> int:
+    if key.startswith("x_") or not key.endswith(_REF_SUFFIXES):
+        kind = _SKIP
+    else:
+        kind = _REF if key[-1] == "f" else _REFS
+    if len(_KEY_KINDS) < _KEY_KINDS_LIMIT:
+        _KEY_KINDS[key] = kind
+    return kind
+
+
 def _check_ref(field: str, value: object, ids: set[str]) -> None:
     if isinstance(value, str) and value in ids:
         return
@@ -230,22 +245,21 @@ def check_object(obj: Any, cache: CheckCache | None = None) -> tuple[str, str, d
         raise Rejected("created", "required for marking-definition")
     # One pass over the properties; each known property is checked by its kind.
     stamps: dict[str, datetime] = {}
+    key_kinds = _KEY_KINDS
     for key, value in obj.items():
-        kind = _KINDS.get(key)
+        kind = key_kinds.get(key)
         if kind is None:
-            if not key.endswith(_REF_SUFFIXES) or key.startswith("x_") or value is None:
-                continue
-            if key[-1] == "f":
-                _check_ref(key, value, ids)
-            else:
-                if not isinstance(value, list):
-                    raise Rejected(key, f"must be a list of STIX ids, not {type(value).__name__}")
-                for item in value:
-                    _check_ref(key, item, ids)
+            kind = _key_kind(key)
+        if kind == _SKIP or value is None:
             continue
-        if value is None:
-            continue
-        if kind == _TS:
+        if kind == _REF:
+            _check_ref(key, value, ids)
+        elif kind == _REFS:
+            if not isinstance(value, list):
+                raise Rejected(key, f"must be a list of STIX ids, not {type(value).__name__}")
+            for item in value:
+                _check_ref(key, item, ids)
+        elif kind == _TS:
             parsed = known_stamps.get(value) if isinstance(value, str) else None
             if parsed is None:
                 parsed = parse_timestamp(value, key)

@@ -1055,6 +1055,10 @@ class IngestService:
             log.exception("could not record the failed ingest of %s", origin)
 
 
+_OTHER_REF_KINDS_ORDERED = tuple(k for k in EDGE_REF_KINDS if k != "created_by_ref")
+_OTHER_REF_KINDS = frozenset(_OTHER_REF_KINDS_ORDERED)
+
+
 def _chunk_bounds(total: int, size: int) -> list[tuple[int, int]]:
     """Batch boundaries for the pipeline: a small first batch (1/8 of ``size``) so the
     writer starts early instead of idling while a whole batch is prepared, then ``size``."""
@@ -1081,7 +1085,12 @@ def _edges_of(otype: str, sid: str, obj: dict[str, Any]) -> list[tuple[Any, ...]
                 sid,
             )
         )
-    for kind in EDGE_REF_KINDS:
+    by = obj.get("created_by_ref")
+    if by is not None:
+        out.append((sid, by, "created_by_ref", None, sid))
+    if _OTHER_REF_KINDS.isdisjoint(obj):  # most objects carry no other reference property
+        return out
+    for kind in _OTHER_REF_KINDS_ORDERED:
         value = obj.get(kind)
         if value is None:
             continue
