@@ -895,11 +895,18 @@ def software_products(raw: dict[str, Any]) -> list[ProductRef]:
             p = ProductRef.from_purl(purl, declared)
             if p is not None:
                 out.append(p)
-    vendor, name = raw.get("vendor"), raw.get("x_product_name") or raw.get("name")
-    if not out and isinstance(vendor, str) and isinstance(name, str):
-        p = ProductRef.from_names(vendor, name, declared)
-        if p is not None:
-            out.append(p)
+    vendor = raw.get("vendor")
+    if not out and isinstance(vendor, str):
+        # ``name`` is the product as a company declares it ("Experion PKS"); CSAF's full
+        # product name (``x_product_name``) adds vendor and version, so it is a second key.
+        keys: set[str] = set()
+        for name in (raw.get("name"), raw.get("x_product_name")):
+            if not isinstance(name, str):
+                continue
+            p = ProductRef.from_names(vendor, name, declared)
+            if p is not None and p.key not in keys:
+                keys.add(p.key)
+                out.append(p)
     return out
 
 
