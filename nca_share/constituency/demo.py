@@ -98,7 +98,9 @@ DEMO_ORGS: tuple[DemoOrg, ...] = (
         "30000007", "Brabantse Precisietechniek B.V.", "2562", 85, 14_000_000, 9_000_000,
         "noord-brabant", "Eindhoven", ("machinery_manufacturer",), "M2",
         (("cidr", {"value": "23.226.138.128/25"}),
-         ("product", {"vendor": "Mitsubishi Electric", "product": "Wire-cut EDM"})),
+         ("product", {"vendor": "Mitsubishi Electric Corporation",
+                      "product": "Wire-cut EDM MV Series MV1200R D-CUBES Series Special system "
+                                 "BRD-B63W000 to W036"})),
         ("Linda Smits", "it@brabantseprecisie-demo.nl", "primary"),
     ),
     DemoOrg(

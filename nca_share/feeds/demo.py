@@ -47,7 +47,9 @@ def register_demo_feeds(session: Session, settings: Settings, data_dir: Path) ->
             default_tlp="CLEAR",
             reliability="B",
             confidence=80,
-            lifetime_days=30,
+            # The demo's Feodo snapshot is from April 2024: a long lifetime keeps its C2
+            # indicators active so the demo shows network matches (a live feed uses ~30 days).
+            lifetime_days=3650,
             interval_s=900,
             config={
                 "csv": {
