@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from nca_share.constituency.models import Asset, Membership, Organisation
 from nca_share.errors import NcaShareError
+from nca_share.matching.gcpause import gc_paused
 from nca_share.matching.versions import VersionRange
 from nca_share.sectors.taxonomy import annex_keys_for, load_taxonomy
 
@@ -273,6 +274,11 @@ class ConstituencyIndex:
     def load(cls, session: Session) -> ConstituencyIndex:
         """Build the index from the database (organisations, active memberships, verified
         assets)."""
+        with gc_paused():
+            return cls._load(session)
+
+    @classmethod
+    def _load(cls, session: Session) -> ConstituencyIndex:
         index = cls()
         partnerships: dict[int, set[int]] = defaultdict(set)
         for org_id, partnership_id in session.execute(

@@ -25,6 +25,7 @@ from nca_share.clock import Clock, SystemClock
 from nca_share.config import Settings
 from nca_share.constituency.models import Asset
 from nca_share.matching.engine import Criteria, Hit, Matcher, parse_product
+from nca_share.matching.gcpause import gc_paused
 from nca_share.matching.index import ConstituencyIndex, ProductRef
 from nca_share.matching.models import Match, VulnProduct
 from nca_share.stix.models import StixEdge, StixObject, StixObservable
@@ -212,6 +213,16 @@ class MatchingService:
 
         :param asset_id: keep only network/product hits on this asset (retro-match).
         """
+        with gc_paused():
+            return self._run(stix_ids, criteria, notify, asset_id)
+
+    def _run(
+        self,
+        stix_ids: Iterable[str],
+        criteria: Criteria | None,
+        notify: bool,
+        asset_id: int | None,
+    ) -> RunResult:
         from nca_share.matching.notices import NoticeService
 
         ids = list(dict.fromkeys(stix_ids))
