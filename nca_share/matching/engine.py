@@ -29,12 +29,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import Text, case, select, type_coerce
+from sqlalchemy import Integer, Text, any_, bindparam, case, func, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from nca_share.clock import Clock, SystemClock
 from nca_share.constituency.models import PROVINCES
@@ -66,7 +68,8 @@ NETWORK_TYPES = frozenset(
 )
 #: Relationship types followed from an indicator or actor towards what is targeted.
 _WALK_TYPES = ("indicates", "attributed-to", "uses", "targets")
-_CHUNK = 500
+#: Ids per query (bound as one parameter, see :func:`one_of`).
+_CHUNK = 5000
 #: Types whose JSON is read only when they match (see ``Matcher._load``).
 LEAN_TYPES = ("indicator", "ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr")
 _NETWORK_KINDS = frozenset({"ipv4", "ipv6", "ipv4-cidr", "ipv6-cidr", "domain", "url", "email"})
@@ -196,6 +199,25 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]
         yield items[i : i + size]
 
 
+def one_of(column: Any, values: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    """``column IN values`` with the whole list bound as ONE parameter: a JSON array read by
+    ``json_each`` on SQLite, an array compared with ``= ANY`` on PostgreSQL. Both plans use
+    the column's index; unlike an expanding ``IN (?, ?, …)`` SQLAlchemy does no per-value
+    compile work (about 1 CPU-second per 100,000 ids in the benchmark). Other dialects get
+    the plain ``IN``."""
+    if dialect == "sqlite":
+        table = func.json_each(
+            bindparam(None, orjson.dumps(list(values)).decode(), type_=Text)
+        ).table_valued("value")
+        return cast("ColumnElement[bool]", column.in_(select(table.c.value)))
+    if dialect == "postgresql":
+        item = Integer() if values and isinstance(values[0], int) else Text()
+        return cast(
+            "ColumnElement[bool]", column == any_(bindparam(None, list(values), type_=ARRAY(item)))
+        )
+    return cast("ColumnElement[bool]", column.in_(values))
+
+
 def _host_of_url(url: str) -> str | None:
     try:
         host = urlsplit(url).hostname
@@ -227,6 +249,7 @@ class Matcher:
         self.timezone = timezone
         self.max_depth = max_depth
         self._feeds: dict[int, tuple[str, int]] | None = None
+        self._dialect = session.get_bind().dialect.name
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -260,7 +283,10 @@ class Matcher:
                     StixObject.confidence,
                     StixObject.revoked,
                     StixObject.valid_until,
-                ).where(StixObject.stix_id.in_(chunk), StixObject.is_current.is_(True))
+                ).where(
+                    one_of(StixObject.stix_id, chunk, self._dialect),
+                    StixObject.is_current.is_(True),
+                )
             )
             for sid, typ, raw, tlp, source, feed_id, conf, revoked, valid_until in rows:
                 obj = _Obj(sid, typ, _decode(raw), tlp, source, feed_id, conf, revoked,
@@ -278,7 +304,10 @@ class Matcher:
             for sid, raw, added in self.session.execute(
                 select(
                     StixObject.stix_id, type_coerce(StixObject.raw, Text), StixObject.date_added
-                ).where(StixObject.stix_id.in_(chunk), StixObject.is_current.is_(True))
+                ).where(
+                    one_of(StixObject.stix_id, chunk, self._dialect),
+                    StixObject.is_current.is_(True),
+                )
             ):
                 obj = missing[sid]
                 obj.raw = _decode(raw)
@@ -305,7 +334,7 @@ class Matcher:
                 StixEdge.kind,
                 StixEdge.relationship_type,
                 StixEdge.via_id,
-            ).where(StixEdge.source_id.in_(chunk), StixEdge.kind.in_(kinds))
+            ).where(one_of(StixEdge.source_id, chunk, self._dialect), StixEdge.kind.in_(kinds))
             if rel_types:
                 stmt = stmt.where(StixEdge.relationship_type.in_(rel_types))
             out.extend((a, b, c, d, e) for a, b, c, d, e in self.session.execute(stmt))
@@ -417,7 +446,7 @@ class Matcher:
             for sid, kind, value in self.session.execute(
                 # no kind filter in SQL: the planner must use the stix_id index
                 select(StixObservable.stix_id, StixObservable.kind, StixObservable.value).where(
-                    StixObservable.stix_id.in_(chunk)
+                    one_of(StixObservable.stix_id, chunk, self._dialect)
                 )
             ):
                 if kind in _NETWORK_KINDS:
@@ -538,7 +567,7 @@ class Matcher:
                     VulnProduct.versions,
                     VulnProduct.label,
                     VulnProduct.known_exploited,
-                ).where(VulnProduct.cve.in_(chunk))
+                ).where(one_of(VulnProduct.cve, chunk, self._dialect))
             ):
                 if kev:
                     exploited.add(cve)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from nca_share.clock import Clock, SystemClock
 from nca_share.config import Settings
 from nca_share.constituency.models import Asset
-from nca_share.matching.engine import Criteria, Hit, Matcher, parse_product
+from nca_share.matching.engine import Criteria, Hit, Matcher, one_of, parse_product
 from nca_share.matching.gcpause import gc_paused
 from nca_share.matching.index import ConstituencyIndex, ProductRef
 from nca_share.matching.models import Match, VulnProduct
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 __all__ = ["MatchStore", "MatchingService", "RunResult"]
 
 _CHUNK = 500
+#: Ids per query when the list is bound as one parameter (:func:`one_of`).
+_ID_CHUNK = 5000
 
 
 class MatchStore:
@@ -83,7 +85,8 @@ class MatchStore:
         ids: dict[tuple[int, str, str, str], int] = {}
         wanted = {h.key for h in hits}
         stix_ids = sorted({h.stix_id for h in hits})
-        for i in range(0, len(stix_ids), _CHUNK):
+        dialect = self.session.get_bind().dialect.name
+        for i in range(0, len(stix_ids), _ID_CHUNK):
             chunk = stix_ids[i : i + _CHUNK]
             for mid, org, sid, dim, key in self.session.execute(
                 select(
@@ -92,7 +95,7 @@ class MatchStore:
                     Match.stix_id,
                     Match.dimension,
                     Match.match_key,
-                ).where(Match.stix_id.in_(chunk))
+                ).where(one_of(Match.stix_id, chunk, dialect))
             ):
                 k = (org, sid, dim, key)
                 if k in wanted:
