@@ -239,6 +239,8 @@ class _Run:
     cache: CheckCache = dc_field(default_factory=CheckCache)
     #: datetime → (version key text, database text)
     formatted: dict[datetime, tuple[str, str]] = dc_field(default_factory=dict)
+    #: object_marking_refs (as a tuple) → (TLP or None, marking_refs JSON)
+    marking_memo: dict[tuple[str, ...], tuple[TLP | None, str]] = dc_field(default_factory=dict)
 
 
 @contextmanager
@@ -641,7 +643,29 @@ class IngestService:
         basis = stamps.get("modified") or stamps.get("created")
         version_key = formatted[basis][0] if basis is not None else ""
 
-        tlp = effective_tlp(obj, run.markings)
+        omr = obj.get("object_marking_refs")
+        granular = obj.get("granular_markings")
+        if granular:
+            tlp = effective_tlp(obj, run.markings)
+            refs: list[str] = list(omr) if omr else []
+            for marking in granular:
+                ref = marking.get("marking_ref")
+                if ref is not None and ref not in refs:
+                    refs.append(ref)
+            refs_json = orjson.dumps(refs).decode() if refs else "[]"
+        else:
+            # Object markings only (checked to be a list of ids): the same few lists repeat
+            # across a bundle, so their TLP and JSON are memoised per run.
+            marks = tuple(omr) if omr else ()
+            hit = run.marking_memo.get(marks)
+            if hit is None:
+                hit = (
+                    effective_tlp(obj, run.markings),
+                    orjson.dumps(omr).decode() if omr else "[]",
+                )
+                if len(marks) <= 8 and len(run.marking_memo) < CheckCache.LIMIT:
+                    run.marking_memo[marks] = hit
+            tlp, refs_json = hit
         defaulted = False
         if tlp is None:
             if otype == "marking-definition" and marking_definition_tlp(obj) is not None:
@@ -649,16 +673,6 @@ class IngestService:
             else:
                 tlp = run.default_tlp
                 defaulted = True
-        refs: list[str] = []
-        omr = obj.get("object_marking_refs")
-        if omr:
-            refs.extend(omr)
-        granular = obj.get("granular_markings")
-        if granular:
-            for marking in granular:
-                ref = marking.get("marking_ref")
-                if ref is not None and ref not in refs:
-                    refs.append(ref)
         name = obj.get("name")
         if not isinstance(name, str):
             value = obj.get("value") if otype in SCO_TYPES else None
@@ -688,7 +702,7 @@ class IngestService:
                 db_ts.get("valid_until"),
                 int(tlp),
                 defaulted,
-                orjson.dumps(refs).decode() if refs else "[]",
+                refs_json,
                 run.source,
                 run.feed_id,
                 None,  # date_added, assigned by the writer
