@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from nca_share.access import AMBER_STRICT, RED, AccessPolicy, Principal
@@ -33,13 +33,17 @@ from nca_share.access.models import AccessGrant
 from nca_share.clock import Clock, SystemClock
 from nca_share.config import MatchingSettings, Settings
 from nca_share.constituency.models import Asset
-from nca_share.matching.engine import Hit
+from nca_share.matching.engine import Hit, one_of
 from nca_share.matching.models import Notice
 from nca_share.matching.store import bulk_insert
 
 log = logging.getLogger(__name__)
 
 __all__ = ["NoticeService", "notice_ref"]
+
+
+#: Ids per query (the list is bound as one parameter, see :func:`one_of`).
+_IDS = 5000
 
 
 def notice_ref(notice_id: int) -> str:
@@ -71,12 +75,14 @@ class NoticeService:
         if not candidates:
             return 0
         asset_ids = sorted({h.asset_id for h in candidates if h.asset_id is not None})
+        dialect = self.session.get_bind().dialect.name
         verified: set[int] = set()
-        for i in range(0, len(asset_ids), 500):
+        for i in range(0, len(asset_ids), _IDS):
             verified.update(
                 self.session.scalars(
                     select(Asset.id).where(
-                        Asset.id.in_(asset_ids[i : i + 500]), Asset.status == "verified"
+                        one_of(Asset.id, asset_ids[i : i + _IDS], dialect),
+                        Asset.status == "verified",
                     )
                 )
             )
@@ -94,11 +100,11 @@ class NoticeService:
         # the latest notice per (asset, observable): (id, created_at, urgent)
         latest: dict[tuple[int, str], tuple[int, datetime, bool]] = {}
         assets = sorted({a for a, _ in best})
-        for i in range(0, len(assets), 500):
+        for i in range(0, len(assets), _IDS):
             rows = self.session.execute(
                 select(Notice.asset_id, Notice.observable, Notice.id, Notice.created_at,
                        Notice.urgent)
-                .where(Notice.asset_id.in_(assets[i : i + 500]))
+                .where(one_of(Notice.asset_id, assets[i : i + _IDS], dialect))
                 .order_by(Notice.created_at, Notice.id)
             )  # fmt: skip
             for asset_id, observable, nid, created_at, urgent in rows:
@@ -139,22 +145,22 @@ class NoticeService:
                 }
             )
         table: Table = Notice.__table__  # type: ignore[assignment]
-        if repeats:
+        for i in range(0, len(repeats), _IDS):
             self.session.execute(
                 update(table)
-                .where(table.c.id == bindparam("nid"))
-                .values(repeat_count=table.c.repeat_count + 1, last_seen_at=now),
-                [{"nid": nid} for nid in repeats],
+                .where(one_of(table.c.id, repeats[i : i + _IDS], dialect))
+                .values(repeat_count=table.c.repeat_count + 1, last_seen_at=now)
             )
         grants: list[dict[str, Any]] = []
         bulk_insert(self.session, table, new_rows)
         # ids of the rows just written (RETURNING with executemany is row-at-a-time on SQLite)
         wanted = {(r["asset_id"], r["observable"]) for r in new_rows if r["tlp"] < RED}
         new_assets = sorted({a for a, _ in wanted})
-        for i in range(0, len(new_assets), 500):
+        for i in range(0, len(new_assets), _IDS):
             for nid, asset_id, observable, org_id in self.session.execute(
                 select(Notice.id, Notice.asset_id, Notice.observable, Notice.organisation_id).where(
-                    Notice.asset_id.in_(new_assets[i : i + 500]), Notice.created_at == now
+                    one_of(Notice.asset_id, new_assets[i : i + _IDS], dialect),
+                    Notice.created_at == now,
                 )
             ):
                 if (asset_id, observable) in wanted:

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, or_, select
+from sqlalchemy import JSON, Table, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -129,8 +130,8 @@ def bulk_insert(
 ) -> None:
     """Insert ``rows`` (all with the same keys) in batches; with ``conflict``, update the
     ``update`` columns of existing rows (upsert). On SQLite the driver's executemany is used
-    directly (SQLAlchemy's per-row parameter processing dominated the benchmark); elsewhere
-    SQLAlchemy Core."""
+    directly (SQLAlchemy's per-row parameter processing dominated the benchmark); on
+    PostgreSQL ``COPY`` (see :func:`_copy_insert`); elsewhere SQLAlchemy Core."""
     if not rows:
         return
     columns = tuple(rows[0])
@@ -156,6 +157,9 @@ def bulk_insert(
         conn = session.connection()
         for start in range(0, len(params), 5000):
             conn.exec_driver_sql(sql, params[start : start + 5000])
+        return
+    if dialect == "postgresql":
+        _copy_insert(session, table, columns, rows, conflict, update)
         return
     for start in range(0, len(rows), 5000):
         stmt = pg_insert(table)
@@ -370,3 +374,43 @@ def candidate_objects(session: Session, asset: Asset) -> list[str]:
                 )
             )
     return sorted(ids)
+
+
+def _copy_insert(
+    session: Session,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+) -> None:
+    """PostgreSQL: stream ``rows`` with ``COPY`` (one round trip per batch instead of one per
+    row); with ``conflict``, into a temporary table first and then one
+    ``INSERT … SELECT … ON CONFLICT DO UPDATE``."""
+    names = ", ".join(columns)
+    json_cols = {c for c in columns if isinstance(table.c[c].type, JSON | JSONB)}
+    target = table.name
+    raw: Any = session.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        if conflict:
+            target = f"_bulk_{table.name}"
+            cur.execute(
+                f"CREATE TEMP TABLE {target} AS SELECT {names} FROM {table.name} WITH NO DATA"  # noqa: S608 - fixed names
+            )
+        with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(
+                    [
+                        orjson.dumps(r[c]).decode("utf-8")
+                        if c in json_cols and r[c] is not None
+                        else r[c]
+                        for c in columns
+                    ]
+                )
+        if conflict:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+            cur.execute(
+                f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {target} "  # noqa: S608 - fixed names
+                f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets}"
+            )
+            cur.execute(f"DROP TABLE {target}")
