@@ -86,11 +86,12 @@ PRIVATE_URLS = [
 
 
 @pytest.mark.parametrize("url", PRIVATE_URLS)
-def test_check_url_refuses_non_public_targets(production_settings: Settings, url: str) -> None:
+def test_check_url_refuses_non_public_targets(tmp_path: Path, url: str) -> None:
     """Loopback, RFC 1918, link-local (cloud metadata), CGNAT, unspecified, IPv6 local and
     IPv4-mapped addresses, odd IPv4 spellings and non-http schemes are all refused."""
+    settings = load_settings(data_dir=tmp_path, allow_private_urls=False)
     with pytest.raises(UnsafeURL):
-        check_url(url, production_settings)
+        check_url(url, settings)
 
 
 @pytest.mark.parametrize("kind", sorted(SOURCE_TYPES))
