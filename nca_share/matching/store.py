@@ -144,16 +144,15 @@ def bulk_insert(
         if conflict:
             sets = ", ".join(f"{c} = excluded.{c}" for c in update)
             sql += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {sets}"
-        convert = []  # per column: convert only where a value needs it (hot path)
+        # column-wise: convert only the columns whose values need it, then zip (hot path)
+        values: list[list[Any]] = []
         for c in columns:
-            sample = next((r[c] for r in rows if r[c] is not None), None)
-            needs = isinstance(sample, datetime | dict | list | bool)
-            convert.append(needs)
-        if any(convert):
-            plan = list(zip(columns, convert, strict=True))
-            params = [tuple(_sqlite_value(r[c]) if f else r[c] for c, f in plan) for r in rows]
-        else:
-            params = [tuple(r[c] for c in columns) for r in rows]
+            column = [r[c] for r in rows]
+            sample = next((v for v in column if v is not None), None)
+            if isinstance(sample, datetime | dict | list | bool):
+                column = [None if v is None else _sqlite_value(v) for v in column]
+            values.append(column)
+        params = list(zip(*values, strict=True))
         conn = session.connection()
         for start in range(0, len(params), 5000):
             conn.exec_driver_sql(sql, params[start : start + 5000])
