@@ -253,6 +253,13 @@ class Matcher:
 
     # -- loading -----------------------------------------------------------------------------
 
+    def _read(self, stmt: Any) -> Any:
+        """Rows of a Core ``select`` of columns, on the session's connection (the bulk reads
+        skip the ORM's per-row result processing; pending ORM changes are flushed first)."""
+        if self.session.dirty or self.session.new or self.session.deleted:
+            self.session.flush()
+        return self.session.connection().execute(stmt)
+
     def _feed(self, feed_id: int | None) -> tuple[str | None, int]:
         if self._feeds is None:
             self._feeds = {
@@ -272,7 +279,7 @@ class Matcher:
         found: dict[str, _Obj] = {}
         raw_col = case((StixObject.type.in_(LEAN_TYPES), None), else_=StixObject.raw)
         for chunk in _chunks(wanted):
-            rows = self.session.execute(
+            rows = self._read(
                 select(
                     StixObject.stix_id,
                     StixObject.type,
@@ -301,7 +308,7 @@ class Matcher:
         missing = {o.stix_id: o for o in objects if not o.has_raw}
         keys = sorted(missing)
         for chunk in _chunks(keys):
-            for sid, raw, added in self.session.execute(
+            for sid, raw, added in self._read(
                 select(
                     StixObject.stix_id, type_coerce(StixObject.raw, Text), StixObject.date_added
                 ).where(
@@ -337,7 +344,7 @@ class Matcher:
             ).where(one_of(StixEdge.source_id, chunk, self._dialect), StixEdge.kind.in_(kinds))
             if rel_types:
                 stmt = stmt.where(StixEdge.relationship_type.in_(rel_types))
-            out.extend((a, b, c, d, e) for a, b, c, d, e in self.session.execute(stmt))
+            out.extend((a, b, c, d, e) for a, b, c, d, e in self._read(stmt))
         return out
 
     # -- facts -------------------------------------------------------------------------------
@@ -443,7 +450,7 @@ class Matcher:
             return hits
         observables: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for chunk in _chunks(sorted(owners)):
-            for sid, kind, value in self.session.execute(
+            for sid, kind, value in self._read(
                 # no kind filter in SQL: the planner must use the stix_id index
                 select(StixObservable.stix_id, StixObservable.kind, StixObservable.value).where(
                     one_of(StixObservable.stix_id, chunk, self._dialect)

@@ -279,15 +279,16 @@ class ConstituencyIndex:
 
     @classmethod
     def _load(cls, session: Session) -> ConstituencyIndex:
+        session.flush()  # the reads below use the connection (Core rows, no ORM processing)
         index = cls()
         partnerships: dict[int, set[int]] = defaultdict(set)
-        for org_id, partnership_id in session.execute(
+        for org_id, partnership_id in session.connection().execute(
             select(Membership.organisation_id, Membership.partnership_id).where(
                 Membership.status == "active"
             )
         ):
             partnerships[org_id].add(partnership_id)
-        rows = session.execute(
+        rows = session.connection().execute(
             select(
                 Organisation.id,
                 Organisation.name,
@@ -306,7 +307,7 @@ class ConstituencyIndex:
                     partnerships=frozenset(partnerships.get(oid, ())),
                 )
             )  # fmt: skip
-        assets = session.execute(
+        assets = session.connection().execute(
             select(
                 Asset.id,
                 Asset.organisation_id,
@@ -322,11 +323,19 @@ class ConstituencyIndex:
                 Asset.range_end,
             ).where(Asset.status == "verified")
         )
-        for a in assets:
-            if a[2] == "cidr" and a[9] in (4, 6) and a[10] and a[11]:
-                index._put_range(a[0], a[1], a[3], a[9], int(a[10], 16), int(a[11], 16))
-            else:
-                index.put_asset(*a[:9])
+        nets, filed = index._nets, index.assets
+        for aid, org, kind, value, cpe, purl, vendor, product, versions, ipv, low, high in assets:
+            if kind == "cidr" and ipv in (4, 6) and low and high:
+                # fast path of a fresh index (nothing to drop): the stored integer range
+                start = int(low, 16)
+                size = int(high, 16) - start + 1
+                if size > 0 and not size & (size - 1) and not start & (size - 1):
+                    plen = _BITS[ipv] - (size.bit_length() - 1)
+                    ref = AssetRef(aid, org, "cidr", value, keys=((ipv, plen, start),))
+                    nets[ipv].add(plen, start, ref)
+                    filed[aid] = ref
+                    continue
+            index.put_asset(aid, org, kind, value, cpe, purl, vendor, product, versions)
         log.info(
             "constituency index: %d organisations, %d verified assets",
             len(index.orgs),

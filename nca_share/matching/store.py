@@ -88,7 +88,7 @@ class MatchStore:
         stix_ids = sorted({h.stix_id for h in hits})
         dialect = self.session.get_bind().dialect.name
         for i in range(0, len(stix_ids), _ID_CHUNK):
-            chunk = stix_ids[i : i + _CHUNK]
+            chunk = stix_ids[i : i + _ID_CHUNK]
             for mid, org, sid, dim, key in self.session.execute(
                 select(
                     Match.id,

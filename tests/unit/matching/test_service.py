@@ -211,3 +211,25 @@ def test_verification_triggers_retro_match_and_live_index_follows(
         AssetService(session, settings, clock=clock).reject(asset_id, by="analyst", reason="no")
     assert live_index(database).lookup_ip("192.0.2.11") == []
     reset_live_indexes()
+
+
+def test_every_notice_links_its_match_across_query_chunks(
+    database: Database, settings: Settings, monkeypatch: Any
+) -> None:
+    """With id look-ups split into small chunks, every notice still points at its match."""
+    import nca_share.matching.notices as notices_module
+    import nca_share.matching.store as store_module
+
+    monkeypatch.setattr(store_module, "_ID_CHUNK", 3)
+    monkeypatch.setattr(store_module, "_CHUNK", 2)
+    monkeypatch.setattr(notices_module, "_IDS", 2)
+    _org(database, settings, "Acme", "192.0.2.0/24")
+    objects = [_indicator(f"192.0.2.{n}") for n in range(1, 8)]
+    report = IngestService(database).ingest_objects(objects, source="t")
+    _run(database, settings, report.changed_ids, FrozenClock(T0))
+    with database.session() as session:
+        matches = {m.stix_id: m.id for m in session.scalars(select(Match))}
+        notices = list(session.scalars(select(Notice)))
+    assert len(matches) == 7
+    assert len(notices) == 7
+    assert all(n.match_id == matches[n.stix_id] for n in notices)
