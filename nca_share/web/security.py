@@ -54,10 +54,12 @@ def is_bearer_request() -> bool:
 def _csrf_gate() -> None:
     if "\x00" in request.path:
         abort(404)  # a NUL can never be part of a real path (and must not reach the DB)
-    if request.method not in _UNSAFE_METHODS or is_bearer_request():
+    if request.method not in _UNSAFE_METHODS:
         return
-    if request.path.startswith("/api/") and "uid" not in session:
-        # No ambient credentials to abuse: the API answers 401/405 itself.
+    if request.path.startswith("/api/") and (is_bearer_request() or "uid" not in session):
+        # The API authenticates a bearer request by its token, never by the cookie; without
+        # a session there are no ambient credentials to abuse (the API answers 401 itself).
+        # Browser routes always check the token, whatever headers come along.
         return
     csrf.protect()
 

@@ -3,7 +3,6 @@ exemption, security headers on HTML and JSON responses, and the session cookie's
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
@@ -70,13 +69,6 @@ def test_bearer_tokens_need_no_csrf_but_only_for_token_auth(app: Flask, world: W
     assert bogus.status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KNOWN WEAKNESS (owner: web): nca_share/web/security.py _csrf_gate skips the CSRF "
-    "check for any request with 'Authorization: Bearer', also on browser routes where the "
-    "session cookie authenticates (e.g. POST /logout, /language answer 302); the exemption "
-    "should apply only under /api/. Remove this mark when fixed.",
-)
 def test_bearer_header_does_not_exempt_web_forms_from_csrf(app: Flask, world: World) -> None:
     """On a browser route the session is what authenticates, so an ``Authorization: Bearer``
     header must not switch the CSRF check off (it would be a bypass if any origin could ever
