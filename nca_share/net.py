@@ -27,12 +27,8 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def check_url(url: str, settings: Settings) -> str:
-    """Return ``url`` if it may be fetched, else raise ``UnsafeURL`` saying why.
-
-    :param url: an absolute http(s) URL.
-    :raises UnsafeURL: wrong scheme, no host, or a host resolving to a non-public address.
-    """
+def _checked_addresses(url: str, settings: Settings) -> tuple[str, list[str]]:
+    """The URL's host and, unless private URLs are allowed, its checked public addresses."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise UnsafeURL(f"only http and https URLs may be fetched, not {parts.scheme!r}")
@@ -40,27 +36,44 @@ def check_url(url: str, settings: Settings) -> str:
     if not host:
         raise UnsafeURL(f"URL has no host: {url!r}")
     if settings.allow_private_urls:
-        return url
+        return host, []
     try:
         infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise UnsafeURL(f"cannot resolve host {host!r}: {exc}") from exc
+    addresses: list[str] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not _is_public(address):
             raise UnsafeURL(f"host {host!r} resolves to non-public address {address}")
+        addresses.append(str(address))
+    return host, addresses
+
+
+def check_url(url: str, settings: Settings) -> str:
+    """Return ``url`` if it may be fetched, else raise ``UnsafeURL`` saying why.
+
+    :param url: an absolute http(s) URL.
+    :raises UnsafeURL: wrong scheme, no host, or a host resolving to a non-public address.
+    """
+    _checked_addresses(url, settings)
     return url
 
 
 class _GuardTransport(httpx.HTTPTransport):
-    """Checks every request, redirects included, before it leaves the process."""
+    """Checks every request, redirects included, before it leaves the process, and connects
+    to the very address that was checked (no second DNS lookup a rebinding attacker could
+    answer differently); TLS still verifies the certificate against the host name (SNI)."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._settings = settings
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        check_url(str(request.url), self._settings)
+        host, addresses = _checked_addresses(str(request.url), self._settings)
+        if addresses and addresses[0] != host:
+            request.extensions = {**request.extensions, "sni_hostname": host}
+            request.url = request.url.copy_with(host=addresses[0])
         return super().handle_request(request)
 
 

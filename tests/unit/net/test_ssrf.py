@@ -36,3 +36,43 @@ def test_allow_private_opens_loopback(plain_settings: Settings) -> None:
     assert check_url("http://127.0.0.1:8000/x", settings) == "http://127.0.0.1:8000/x"
     with pytest.raises(UnsafeURL):
         check_url("file:///etc/passwd", settings)
+
+
+def test_connects_to_the_checked_address_not_a_second_lookup(
+    plain_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard pins the connection to the address it checked (DNS-rebinding defence): a
+    name only the guard's lookup knows still reaches the server, with its Host header."""
+    import http.server
+    import threading
+
+    from nca_share import net
+
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Host", ""))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    # The outside world faked: the DNS answer for a name the system resolver cannot resolve,
+    # and loopback standing in for a public address.
+    answer = [(2, 1, 6, "", ("127.0.0.1", port))]
+    monkeypatch.setattr(net.socket, "getaddrinfo", lambda *a, **k: answer)
+    monkeypatch.setattr(net, "_is_public", lambda address: True)
+    try:
+        with net.http_client(plain_settings, timeout=5) as client:
+            response = client.get(f"http://rebind.invalid:{port}/x")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 204
+    assert seen == [f"rebind.invalid:{port}"]
