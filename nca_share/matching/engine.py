@@ -258,7 +258,7 @@ class Matcher:
         skip the ORM's per-row result processing; pending ORM changes are flushed first)."""
         if self.session.dirty or self.session.new or self.session.deleted:
             self.session.flush()
-        return self.session.connection().execute(stmt)
+        return self.session.connection().execute(stmt).all()  # one fetchall
 
     def _feed(self, feed_id: int | None) -> tuple[str | None, int]:
         if self._feeds is None:

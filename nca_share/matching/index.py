@@ -30,6 +30,7 @@ import socket
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -300,7 +301,10 @@ class ConstituencyIndex:
                 Organisation.maturity_level,
             )
         )
-        for oid, name, kvk, types, cls_, reasons, province, maturity in rows:
+        # fetchmany in partitions, not fetchone per row
+        for oid, name, kvk, types, cls_, reasons, province, maturity in chain.from_iterable(
+            rows.partitions(10_000)
+        ):
             index.put_org(
                 profile_of(
                     oid, name, kvk, _json(types), cls_, _json(reasons), province, maturity,
@@ -323,8 +327,22 @@ class ConstituencyIndex:
                 Asset.range_end,
             ).where(Asset.status == "verified")
         )
+        found = chain.from_iterable(assets.partitions(10_000))
         nets, filed = index._nets, index.assets
-        for aid, org, kind, value, cpe, purl, vendor, product, versions, ipv, low, high in assets:
+        for (
+            aid,
+            org,
+            kind,
+            value,
+            cpe,
+            purl,
+            vendor,
+            product,
+            versions,
+            ipv,
+            low,
+            high,
+        ) in asset_rows:
             if kind == "cidr" and ipv in (4, 6) and low and high:
                 # fast path of a fresh index (nothing to drop): the stored integer range
                 start = int(low, 16)
