@@ -44,7 +44,9 @@ def test_connects_to_the_checked_address_not_a_second_lookup(
     """The guard pins the connection to the address it checked (DNS-rebinding defence): a
     name only the guard's lookup knows still reaches the server, with its Host header."""
     import http.server
+    import socket
     import threading
+    from typing import Any
 
     from nca_share import net
 
@@ -65,8 +67,20 @@ def test_connects_to_the_checked_address_not_a_second_lookup(
     thread.start()
     # The outside world faked: the DNS answer for a name the system resolver cannot resolve,
     # and loopback standing in for a public address.
-    answer = [(2, 1, 6, "", ("127.0.0.1", port))]
-    monkeypatch.setattr(net.socket, "getaddrinfo", lambda *a, **k: answer)
+    # A rebinding resolver answers the first lookup of the name and fails every later one,
+    # so the request only arrives if the connection uses the address the guard checked.
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding_dns(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.invalid":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        if len(lookups) > 1:
+            raise socket.gaierror(socket.EAI_NONAME, "rebound")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
     monkeypatch.setattr(net, "_is_public", lambda address: True)
     try:
         with net.http_client(plain_settings, timeout=5) as client:
@@ -76,3 +90,4 @@ def test_connects_to_the_checked_address_not_a_second_lookup(
         server.server_close()
     assert response.status_code == 204
     assert seen == [f"rebind.invalid:{port}"]
+    assert lookups == ["rebind.invalid"]
