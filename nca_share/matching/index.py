@@ -327,7 +327,7 @@ class ConstituencyIndex:
                 Asset.range_end,
             ).where(Asset.status == "verified")
         )
-        found = chain.from_iterable(assets.partitions(10_000))
+        asset_rows = chain.from_iterable(assets.partitions(10_000))
         nets, filed = index._nets, index.assets
         for (
             aid,
