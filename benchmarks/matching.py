@@ -271,6 +271,7 @@ def run(url: str | None) -> dict[str, Any]:
             with database.session() as session:
                 stored = session.scalar(select(func.count()).select_from(Match)) or 0
                 notices = session.scalar(select(func.count()).select_from(Notice)) or 0
+                linked = session.scalar(select(func.count(Notice.match_id))) or 0
             sample = ids[::100]
             naive_s, naive_found = _naive(database, sample)
             # the same sample through the real matcher, for a like-for-like count
@@ -293,6 +294,7 @@ def run(url: str | None) -> dict[str, Any]:
         "index_build_s": round(index_s, 3),
         "matches": stored,
         "notices": notices,
+        "notices_with_match": linked,
         "per_dimension": result.per_dimension,
         "matches_per_s": round(stored / seconds, 1),
         "objects_per_s": round(len(ids) / seconds, 1),

@@ -52,7 +52,7 @@ def _generic_key(version: str) -> tuple[tuple[int, int | str], ...]:
     text = version.strip().lower()
     epoch = 0
     head, colon, rest = text.partition(":")
-    if colon and head.isdigit():
+    if colon and head.isdecimal():
         epoch, text = int(head), rest
     if text.startswith("v") and text[1:2].isdigit():
         text = text[1:]
@@ -60,7 +60,7 @@ def _generic_key(version: str) -> tuple[tuple[int, int | str], ...]:
     text = text.split("+", 1)[0]
     key: list[tuple[int, int | str]] = [(2, epoch)]
     for seg in _SEGMENT.findall(text):
-        if seg.isdigit():
+        if seg.isdecimal():
             key.append((2, int(seg)))
         elif seg in _PRE_TAGS:
             key.append((0, _PRE_TAGS[seg]))
@@ -167,7 +167,7 @@ _ANY = Interval()
 def _bump(prefix: str) -> str | None:
     """The smallest version above every version starting with ``prefix`` ("1.2" → "1.3")."""
     parts = prefix.split(".")
-    if not parts[-1].isdigit():
+    if not parts[-1].isdecimal():
         return None
     parts[-1] = str(int(parts[-1]) + 1)
     return ".".join(parts)
