@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -77,7 +78,7 @@ def _parse_ip(text: str) -> tuple[int, int] | None:
             return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
         if text.count(".") == 3:
             return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: NUL or non-ASCII characters
         pass
     try:
         ip = ipaddress.ip_address(text)
@@ -198,7 +199,7 @@ class _Nets:
     by_len: dict[int, dict[int, list[AssetRef]]] = field(default_factory=dict)
     lengths: list[int] = field(default_factory=list)
     _starts: list[int] | None = None
-    _ranges: list[tuple[int, int, AssetRef]] | None = None
+    _ranges: list[tuple[int, int, int, AssetRef]] | None = None
 
     def add(self, plen: int, net: int, ref: AssetRef) -> None:
         table = self.by_len.get(plen)
@@ -240,15 +241,15 @@ class _Nets:
                 size = 1 << (self.bits - length)
                 for net, owners in table.items():
                     for ref in owners:
-                        ranges.append((net, net + size - 1, ref))
-            ranges.sort(key=lambda r: (r[0], r[1], r[2].asset_id))
+                        ranges.append((net, net + size - 1, ref.asset_id, ref))
+            ranges.sort(key=itemgetter(0, 1, 2))  # C-level key: (start, end, asset id)
             self._ranges = ranges
             self._starts = [r[0] for r in ranges]
         i = bisect.bisect_left(self._starts, start)
         found: list[AssetRef] = []
         while i < len(self._ranges) and self._ranges[i][0] <= end:
             if self._ranges[i][1] <= end:
-                found.append(self._ranges[i][2])
+                found.append(self._ranges[i][3])
             i += 1
         return found
 
