@@ -16,29 +16,7 @@ import re
 from datetime import datetime
 from typing import Any, Final
 
-#: The STIX Cyber-observable Object types of STIX 2.1 (no ``created``/``modified``).
-SCO_TYPES: Final = frozenset(
-    {
-        "artifact",
-        "autonomous-system",
-        "directory",
-        "domain-name",
-        "email-addr",
-        "email-message",
-        "file",
-        "ipv4-addr",
-        "ipv6-addr",
-        "mac-addr",
-        "mutex",
-        "network-traffic",
-        "process",
-        "software",
-        "url",
-        "user-account",
-        "windows-registry-key",
-        "x509-certificate",
-    }
-)
+from nca_share.stix.upgrade import SCO_TYPES
 
 #: STIX 2.1 SDOs and SROs: ``created`` and ``modified`` are required.
 VERSIONED_TYPES: Final = frozenset(

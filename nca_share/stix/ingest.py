@@ -45,7 +45,7 @@ from nca_share.clock import Clock, SystemClock
 from nca_share.config import Settings
 from nca_share.db import Database
 from nca_share.errors import FetchError, ParseError, ValidationError
-from nca_share.stix.checks import MAX_OBJECT_BYTES, SCO_TYPES, CheckCache, Rejected, check_object
+from nca_share.stix.checks import MAX_OBJECT_BYTES, CheckCache, Rejected, check_object
 from nca_share.stix.models import (
     ID_LENGTH,
     NAME_LENGTH,
@@ -58,7 +58,7 @@ from nca_share.stix.models import (
 )
 from nca_share.stix.observables import Observable, extract_observables, ip_range
 from nca_share.stix.tlp import TLP, effective_tlp, marking_definition_tlp
-from nca_share.stix.upgrade import detect_spec_version, upgrade_to_21
+from nca_share.stix.upgrade import SCO_TYPES, detect_spec_version, upgrade_to_21
 
 __all__ = ["IngestProgress", "IngestReport", "IngestService", "Problem", "parse_stix_bytes"]
 
