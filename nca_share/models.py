@@ -8,5 +8,5 @@ import nca_share.auth.models  # noqa: F401
 import nca_share.constituency.models  # noqa: F401
 import nca_share.feeds.models  # noqa: F401
 import nca_share.jobs.models  # noqa: F401
-import nca_share.stix.models  # noqa: F401
 import nca_share.matching.models  # noqa: F401
+import nca_share.stix.models  # noqa: F401
