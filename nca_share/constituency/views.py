@@ -38,6 +38,7 @@ from nca_share.constituency.forms import (
     SizeForm,
     StartForm,
 )
+from nca_share.constituency.labels import label
 from nca_share.constituency.maturity import (
     Answer,
     answer_label,
@@ -58,6 +59,7 @@ from nca_share.web.session import current_principal, current_user
 from nca_share.web.views.main import safe_next
 
 bp = Blueprint("constituency", __name__, template_folder="templates")
+bp.add_app_template_global(label, "label")
 
 NAV = (
     NavItem("constituency.my_organisations", _l("My organisation"), order=20),
