@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 HANDLERS: dict[str, str] = {
     "noop": "nca_share.jobs.handlers:noop",
     "purge_finished_jobs": "nca_share.jobs.handlers:purge_finished_jobs",
+    "prune_login_attempts": "nca_share.auth.jobs:prune_login_attempts",
     "collect_feed": "nca_share.feeds.jobs:collect_feed",
     "match_objects": "nca_share.matching.jobs:match_objects",
     "match_asset": "nca_share.matching.jobs:match_asset",
@@ -70,6 +71,9 @@ class ScheduledJob:
 PERIODIC: list[PeriodicJob] = [
     PeriodicJob(
         "purge-finished-jobs", "purge_finished_jobs", timedelta(days=1), {"older_than_days": 30}
+    ),
+    PeriodicJob(
+        "prune-login-attempts", "prune_login_attempts", timedelta(days=1), {"older_than_days": 7}
     ),
 ]
 
