@@ -135,15 +135,15 @@ def _ingest_demo_bundles(settings: Settings, database: Database) -> dict[str, An
     return totals
 
 
-def _seed_feeds(settings: Settings, database: Database) -> dict[str, str]:
+def _seed_feeds(settings: Settings, database: Database) -> tuple[dict[str, str], int]:
+    """Register and collect the demo feeds; returns the per-feed summary and objects added."""
     from nca_share.feeds.demo import collect_demo_feeds, register_demo_feeds
 
     with database.session() as session:
         register_demo_feeds(session, settings, DATA_DIR)
-    return {
-        name: f"{run['status']}, {run['added']} objects added"
-        for name, run in collect_demo_feeds(database, settings).items()
-    }
+    runs = collect_demo_feeds(database, settings)
+    summary = {name: f"{run['status']}, {run['added']} objects added" for name, run in runs.items()}
+    return summary, sum(int(run["added"] or 0) for run in runs.values())
 
 
 def seed_demo(settings: Settings, database: Database) -> DemoSummary:
@@ -156,10 +156,19 @@ def seed_demo(settings: Settings, database: Database) -> DemoSummary:
         summary.steps["constituency"] = load_demo_constituency(session, settings)
     accounts = _seed_accounts(settings, database)
     summary.steps["stix"] = _ingest_demo_bundles(settings, database)
-    summary.steps["feeds"] = _seed_feeds(settings, database)
-    from nca_share.matching.demo import run_demo_matching
+    summary.steps["feeds"], feeds_added = _seed_feeds(settings, database)
+    # Match only when this seed brought something new: matching every stored object again at
+    # each start would be wasted work and would count the same reports as "seen again".
+    if (
+        any(summary.steps["constituency"].values())
+        or summary.steps["stix"]["new_versions"]
+        or (feeds_added)
+    ):
+        from nca_share.matching.demo import run_demo_matching
 
-    summary.steps["matching"] = run_demo_matching(settings, database)
+        summary.steps["matching"] = run_demo_matching(settings, database)
+    else:
+        summary.steps["matching"] = "nothing new to match"
     summary.accounts = [{"email": email, **data} for email, data in sorted(accounts.items())]
     return summary
 

@@ -31,6 +31,11 @@ def test_seed_demo_is_complete_and_idempotent(settings: Settings, database: Data
     assert counts["StixObject"] > 100
     assert first.steps["stix"]["quarantined"] == 0
 
+    from nca_share.matching.models import Notice
+
+    with database.session() as session:
+        notices = sorted(session.execute(select(Notice.id, Notice.repeat_count)).all())
+    assert notices
     second = seed_demo(settings, database)
     with database.session() as session:
         again = {
@@ -39,6 +44,9 @@ def test_seed_demo_is_complete_and_idempotent(settings: Settings, database: Data
         }
     assert again == counts
     assert second.steps["stix"]["new_versions"] == 0
+    assert second.steps["matching"] == "nothing new to match"
+    with database.session() as session:
+        assert sorted(session.execute(select(Notice.id, Notice.repeat_count)).all()) == notices
     assert second.accounts == first.accounts
     staff = [a for a in first.accounts if "analyst" in a["roles"]]
     assert staff
