@@ -162,7 +162,7 @@ def seed_demo(settings: Settings, database: Database) -> DemoSummary:
     if (
         any(summary.steps["constituency"].values())
         or summary.steps["stix"]["new_versions"]
-        or (feeds_added)
+        or feeds_added
     ):
         from nca_share.matching.demo import run_demo_matching
 
