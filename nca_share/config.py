@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     default_tlp: str = "AMBER"
     #: Objects per ingest transaction (larger batches rewrite fewer index pages on SQLite).
     ingest_batch_size: int = 20000
+    #: Prepare large inputs in a forked second process (Linux, single-threaded callers such
+    #: as ``nca-share ingest``); elsewhere a writer thread overlaps the database writes.
+    ingest_processes: bool = True
     base_url: str = "http://127.0.0.1:8000"
     default_locale: str = "nl"
     timezone: str = "Europe/Amsterdam"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from nca_share.config import Settings, load_settings
@@ -26,6 +27,11 @@ from nca_share.db import Base, Database, make_engine, upgrade
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 PG_ENV = "NCA_SHARE_TEST_DATABASE_URL"
+
+# No wall-clock limits in tests: Hypothesis' default 200 ms deadline per example fails at
+# random on a busy machine (e.g. the first example pays for a lazy import).
+hypothesis_settings.register_profile("nca_share", deadline=None)
+hypothesis_settings.load_profile("nca_share")
 
 # Shared plugins from tests/fixtures/: add one line per module.
 pytest_plugins: list[str] = [

@@ -25,12 +25,16 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import marshal
+import multiprocessing
+import os
 import queue
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
+from dataclasses import astuple, dataclass
 from dataclasses import field as dc_field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,6 +84,8 @@ _PG_LOCK_KEY = 0x5717_0001
 _IN_CHUNK = 1000
 _MICROSECOND = timedelta(microseconds=1)
 _SQLITE_CHECKPOINT_PAGES = 8192
+#: SQLite's own default, restored on a connection after a run that switched it off.
+_SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000
 _SQLITE_IN_CHUNK = 5000
 
 _objects = cast(Table, StixObject.__table__)
@@ -206,13 +212,11 @@ class IngestProgress:
 
 @dataclass(slots=True)
 class _Prepared:
+    """One checked object, ready to store (plain values only: it crosses a process pipe)."""
+
     index: int
     stix_id: str
-    type: str
-    obj: dict[str, Any]
-    raw_json: str
     version_key: str
-    revoked: bool
     #: the stix_objects row (``_OBJECT_COLUMNS``); is_current and date_added are filled in
     #: by the writer once the version decision is made
     row: list[Any]
@@ -220,6 +224,10 @@ class _Prepared:
     edges: list[tuple[Any, ...]]
     observables: list[tuple[Any, ...]]
     is_current: bool = False
+
+    @property
+    def raw_json(self) -> str:
+        return cast(str, self.row[-1])
 
 
 _ROW_IS_CURRENT = _OBJECT_COLUMNS.index("is_current")
@@ -241,6 +249,87 @@ class _Run:
     formatted: dict[datetime, tuple[str, str]] = dc_field(default_factory=dict)
     #: object_marking_refs (as a tuple) → (TLP or None, marking_refs JSON)
     marking_memo: dict[tuple[str, ...], tuple[TLP | None, str]] = dc_field(default_factory=dict)
+    #: SQLite multi-batch runs: checkpoints the WAL beside the writer (see _Checkpointer)
+    checkpointer: _Checkpointer | None = None
+
+
+class _Checkpointer:
+    """Copies the SQLite WAL into the database in a background thread during a multi-batch
+    ingest, with its own connection (``PRAGMA wal_checkpoint(PASSIVE)`` after each batch).
+
+    The writer switches its automatic checkpoints off meanwhile, so its commits only append
+    to the WAL instead of also copying it back and waiting for ``fsync``: the copying runs
+    beside the next batch. ``close()`` waits for a last checkpoint, so the run ends with
+    the WAL as small as automatic checkpoints would have left it. A PASSIVE checkpoint never
+    blocks readers or the writer; one that cannot finish is simply continued by the next.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._wake = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._loop, name="stix-wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """A batch was committed: checkpoint what it wrote."""
+        self._wake.set()
+
+    def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        try:
+            raw = self._database.engine.raw_connection()
+        except DBAPIError:
+            log.exception("WAL checkpoint thread: no connection; automatic checkpoints resume")
+            return
+        try:
+            driver = raw.driver_connection
+            assert driver is not None
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                try:
+                    driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except Exception:  # a failed checkpoint loses nothing: the WAL stays valid
+                    log.exception("WAL checkpoint failed; continuing")
+                if self._closing:
+                    return
+        finally:
+            raw.close()
+
+
+class _Tally:
+    """Folds the batches' results into the run's report, in input order, and reports
+    progress after each batch."""
+
+    def __init__(self, run_id: int, progress: Callable[[int], None] | None, total: int) -> None:
+        self.report = IngestReport(run_id=run_id)
+        self._changed_seen: set[str] = set()
+        self._progress = progress
+        if isinstance(progress, IngestProgress):
+            progress.start(total)
+
+    def fold(self, delta: IngestReport, count: int) -> None:
+        report = self.report
+        report.read += count
+        report.new_versions += delta.new_versions
+        report.unchanged += delta.unchanged
+        report.quarantined += delta.quarantined
+        report.problems.extend(delta.problems)
+        for sid in delta.changed_ids:
+            if sid not in self._changed_seen:
+                self._changed_seen.add(sid)
+                report.changed_ids.append(sid)
+        if self._progress is not None:
+            self._progress(count)
+
+    def done(self) -> IngestReport:
+        self.report.stored = self.report.new_versions + self.report.unchanged
+        return self.report
 
 
 @contextmanager
@@ -419,10 +508,30 @@ class IngestService:
     ) -> IngestReport:
         """Ingest serialised STIX: a bundle, a single object or a JSON list of objects.
 
+        Large inputs are decoded and prepared in a forked second process where that is safe
+        (see ``_fork_is_safe``) while this process stores them; the result is the same.
+
         :raises ParseError: malformed JSON (recorded as a failed run and in quarantine).
         :raises ValidationError: JSON that is not STIX-shaped (recorded likewise).
         """
         with _gc_paused():
+            if (
+                len(data) >= _FORK_MIN_BYTES
+                and self.database.settings.ingest_processes
+                and _fork_is_safe()
+            ):
+                report = self._ingest_forked(
+                    data,
+                    origin=origin,
+                    source=source,
+                    default_tlp=default_tlp,
+                    feed_id=feed_id,
+                    strict=strict,
+                    progress=progress,
+                )
+                if report is not None:
+                    return report
+                # the child could not decode the input: decode it here for the exact error
             try:
                 objects, bundle_spec = parse_stix_bytes(data, origin)
             except ValidationError as exc:
@@ -457,81 +566,101 @@ class IngestService:
             objects without their own ``spec_version`` as STIX 2.0).
         :param progress: called after each batch with the number of objects it held.
         """
+        items = objects if isinstance(objects, list) else list(objects)
         with _gc_paused():
-            return self._ingest_objects(
-                objects if isinstance(objects, list) else list(objects),
-                source=source,
-                default_tlp=default_tlp,
-                feed_id=feed_id,
-                strict=strict,
-                progress=progress,
-                bundle_spec_version=bundle_spec_version,
-                origin=origin,
-            )
+            run = self._new_run(source, default_tlp, feed_id, strict, bundle_spec_version)
+            _add_input_markings(run.markings, items)
+            run.run_id = self._start_run(run.source, origin, feed_id)
+            tally = _Tally(run.run_id, progress, len(items))
+            error: str | None = None
+            try:
+                if len(items) <= self.batch_size:
+                    prepared, problems = self._prepare(items, 0, run)
+                    tally.fold(self._store(prepared, problems, run), len(items))
+                else:
+                    with self._checkpointing(run):
+                        self._pipeline(items, run, tally.fold)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                self._finish_run(tally.done(), error)
+            return tally.report
 
-    def _ingest_objects(
+    def _new_run(
         self,
-        items: list[Any],
+        source: str,
+        default_tlp: TLP,
+        feed_id: int | None,
+        strict: bool,
+        bundle_spec: str | None,
+    ) -> _Run:
+        """The settings of one ingest; ``run_id`` is set once the run row exists."""
+        return _Run(
+            run_id=0,
+            source=_clean_text(source, 200),
+            feed_id=feed_id,
+            default_tlp=TLP(default_tlp),
+            strict=strict,
+            bundle_spec=bundle_spec,
+            markings=self._stored_markings(),
+            ts_suffix="+00:00" if self._is_pg else "",
+        )
+
+    def _ingest_forked(
+        self,
+        data: bytes,
         *,
+        origin: str,
         source: str,
         default_tlp: TLP,
         feed_id: int | None,
         strict: bool,
         progress: Callable[[int], None] | None,
-        bundle_spec_version: str | None,
-        origin: str | None,
-    ) -> IngestReport:
-        source = _clean_text(source, 200)
-        run_id = self._start_run(source, origin, feed_id)
-        report = IngestReport(run_id=run_id)
-        markings = self._stored_markings()
-        for obj in items:
-            if isinstance(obj, dict) and obj.get("type") == "marking-definition":
-                tlp = marking_definition_tlp(obj)
-                oid = obj.get("id")
-                if tlp is not None and isinstance(oid, str):
-                    markings[oid] = tlp
-        run = _Run(
-            run_id=run_id,
-            source=source,
-            feed_id=feed_id,
-            default_tlp=TLP(default_tlp),
-            strict=strict,
-            bundle_spec=bundle_spec_version,
-            markings=markings,
-            ts_suffix="+00:00" if self._is_pg else "",
-        )
-        changed_seen: set[str] = set()
-        error: str | None = None
-        if isinstance(progress, IngestProgress):
-            progress.start(len(items))
+    ) -> IngestReport | None:
+        """Decode and prepare in a forked child, store here (None: the child could not
+        decode ``data``; nothing was recorded and the caller decodes it for the error).
 
-        def fold(delta: IngestReport, count: int) -> None:
-            report.read += count
-            report.new_versions += delta.new_versions
-            report.unchanged += delta.unchanged
-            report.quarantined += delta.quarantined
-            report.problems.extend(delta.problems)
-            for sid in delta.changed_ids:
-                if sid not in changed_seen:
-                    changed_seen.add(sid)
-                    report.changed_ids.append(sid)
-            if progress is not None:
-                progress(count)
+        Checking, TLP resolution and observable extraction are pure Python and hold the
+        GIL, so a thread cannot overlap them with the database writes; a second process
+        can. The child inherits ``data`` and the run (stored markings, default TLP) through
+        ``fork``, decodes, and sends each prepared batch back as one ``marshal`` message of
+        plain values; batches are stored here strictly in order, each in its own transaction,
+        as ``_pipeline`` does.
+        """
+        run = self._new_run(source, default_tlp, feed_id, strict, None)
+        with _ChildBatches(
+            _prepare_from_bytes, (data, origin, run, self.batch_size, self._prepare)
+        ) as child:
+            count = child.count()
+            if count is None:
+                return None
+            run.run_id = self._start_run(run.source, origin, feed_id)
+            tally = _Tally(run.run_id, progress, count)
+            error: str | None = None
+            try:
+                with self._checkpointing(run):
+                    for prepared, problems, size in child.batches(self.batch_size):
+                        tally.fold(self._store(prepared, problems, run), size)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                self._finish_run(tally.done(), error)
+            return tally.report
 
+    @contextmanager
+    def _checkpointing(self, run: _Run) -> Iterator[None]:
+        """On SQLite, a background WAL checkpointer for the duration of a multi-batch run."""
+        if self._is_pg:
+            yield
+            return
+        run.checkpointer = _Checkpointer(self.database)
         try:
-            if len(items) <= self.batch_size:
-                prepared, problems = self._prepare(items, 0, run)
-                fold(self._store(prepared, problems, run), len(items))
-            else:
-                self._pipeline(items, run, fold)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            raise
+            yield
         finally:
-            report.stored = report.new_versions + report.unchanged
-            self._finish_run(report, error)
-        return report
+            run.checkpointer.close()
+            run.checkpointer = None
 
     def _pipeline(
         self, items: list[Any], run: _Run, fold: Callable[[IngestReport, int], None]
@@ -683,11 +812,7 @@ class IngestService:
         return _Prepared(  # positional: this runs once per object
             index,
             oid,
-            otype,
-            obj,
-            raw_json,
             version_key,
-            revoked,
             [
                 oid,
                 otype,
@@ -739,8 +864,15 @@ class IngestService:
         one per transaction so a single bad object cannot lose the good ones."""
         delta = IngestReport()
         try:
-            with self.database.engine.begin() as conn:
-                self._write(conn, prepared, problems, run, delta)
+            with self.database.engine.connect() as conn:
+                with conn.begin():
+                    self._write(conn, prepared, problems, run, delta)
+                if run.checkpointer is not None:
+                    run.checkpointer.poke()
+                    # the pooled connection goes back with SQLite's default behaviour
+                    conn.exec_driver_sql(
+                        f"PRAGMA wal_autocheckpoint={_SQLITE_DEFAULT_CHECKPOINT_PAGES}"
+                    )
             return delta
         except (OperationalError, InterfaceError):
             raise
@@ -843,8 +975,10 @@ class IngestService:
             # that reads and then writes fails at once if another writer committed between.
             if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            # Fewer, larger WAL checkpoints while bulk loading (32 MiB instead of 4 MiB).
-            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={_SQLITE_CHECKPOINT_PAGES}")
+            # Bulk loading: fewer, larger WAL checkpoints (32 MiB instead of 8 MiB), or none
+            # at all while a checkpointer thread does them beside the writer.
+            pages = 0 if run.checkpointer is not None else _SQLITE_CHECKPOINT_PAGES
+            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
         # Under the write lock: continue after the newest date_added of any writer, so that
         # keyset readers (TAXII) never see a new row behind a row they already served.
         latest = conn.execute(
@@ -1071,6 +1205,193 @@ class IngestService:
 
 _OTHER_REF_KINDS_ORDERED = tuple(k for k in EDGE_REF_KINDS if k != "created_by_ref")
 _OTHER_REF_KINDS = frozenset(_OTHER_REF_KINDS_ORDERED)
+
+
+#: Inputs smaller than this are prepared in-process (a fork is not worth it).
+_FORK_MIN_BYTES = 4 * 1024 * 1024
+_MSG_COUNT, _MSG_BATCH, _MSG_DONE = b"C", b"B", b"D"
+_MSG_ERROR, _MSG_UNPARSABLE, _MSG_EOF = b"E", b"U", b""
+
+
+def _fork_is_safe() -> bool:
+    """True where a ``fork`` child can run Python safely: Linux, and this process has one
+    thread (a fork copies only the calling thread; locks held by others would never be
+    released in the child). Counted from ``/proc`` so threads started by C code count too."""
+    if sys.platform != "linux":
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def _add_input_markings(markings: dict[str, TLP], items: list[Any]) -> None:
+    """Add the TLP marking definitions of this input (custom ids included) to ``markings``
+    before any object is prepared, so an object may precede its marking definition."""
+    for obj in items:
+        if isinstance(obj, dict) and obj.get("type") == "marking-definition":
+            tlp = marking_definition_tlp(obj)
+            oid = obj.get("id")
+            if tlp is not None and isinstance(oid, str):
+                markings[oid] = tlp
+
+
+def _prepare_from_bytes(
+    data: bytes,
+    origin: str,
+    run: _Run,
+    batch_size: int,
+    prepare: Callable[[list[Any], int, _Run], tuple[list[_Prepared], list[Problem]]],
+    sender: Any,
+) -> None:
+    """Body of the preparation process: COUNT (or UNPARSABLE), one BATCH message per
+    batch, then DONE; an unexpected error is sent as ERROR."""
+    try:
+        try:
+            items, run.bundle_spec = parse_stix_bytes(data, origin)
+        except ValidationError:
+            sender.send_bytes(_MSG_UNPARSABLE)
+            return
+        _add_input_markings(run.markings, items)
+        sender.send_bytes(_MSG_COUNT + str(len(items)).encode())
+        step = max(1, batch_size // 8)  # small messages: the writer merges what arrived
+        for start, end in ((i, min(i + step, len(items))) for i in range(0, len(items), step)):
+            run.cache.trim()
+            if len(run.formatted) > CheckCache.LIMIT:
+                run.formatted.clear()
+            prepared, problems = prepare(items[start:end], start, run)
+            rows = [
+                (p.index, p.stix_id, p.version_key, p.row, p.edges, p.observables) for p in prepared
+            ]
+            wrongs = [astuple(problem) for problem in problems]
+            # marshal: plain values only; the fastest to write and to read (same interpreter)
+            sender.send_bytes(_MSG_BATCH + marshal.dumps((rows, wrongs, end - start)))
+        sender.send_bytes(_MSG_DONE)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent stopped reading (it failed or was interrupted)
+    except BaseException as exc:  # reported to the parent, which raises it
+        with suppress(OSError):
+            sender.send_bytes(_MSG_ERROR + f"{type(exc).__name__}: {exc}".encode())
+    finally:
+        sender.close()
+
+
+_Batch = tuple[list[_Prepared], list[Problem], int]
+
+
+class _ChildBatches:
+    """A forked preparation process and the thread that reads its messages.
+
+    The reader thread receives and decodes batches as soon as the child sends them (the
+    child never waits for the writer) into a small bounded queue. Leaving the ``with``
+    block stops the child whatever happened.
+    """
+
+    _QUEUE = 16
+
+    def __init__(self, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
+            with suppress(Exception):
+                stream.flush()
+        self._process = context.Process(
+            target=target, args=(*args, sender), name="stix-ingest-prepare", daemon=True
+        )
+        self._process.start()
+        sender.close()
+        self._queue: queue.Queue[tuple[bytes, Any]] = queue.Queue(self._QUEUE)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="stix-ingest-reader", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> _ChildBatches:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopping.set()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._thread.join()
+        self._receiver.close()
+
+    def _put(self, item: tuple[bytes, Any]) -> bool:
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self._receiver.recv_bytes()
+            except (EOFError, OSError):
+                self._put((_MSG_EOF, b""))
+                return
+            tag = message[:1]
+            item: tuple[bytes, Any]
+            if tag == _MSG_BATCH:
+                rows, wrongs, size = marshal.loads(memoryview(message)[1:])  # noqa: S302 - our child
+                problems = [Problem(*wrong) for wrong in wrongs]
+                item = (tag, ([_Prepared(*row) for row in rows], problems, size))
+            else:
+                item = (tag, message[1:])
+            if not self._put(item) or tag not in (_MSG_BATCH, _MSG_COUNT):
+                return
+
+    def _next(self) -> tuple[bytes, Any]:
+        tag, body = self._queue.get()
+        if tag == _MSG_ERROR:
+            raise RuntimeError(f"ingest preparation failed: {body.decode()}")
+        if tag == _MSG_EOF:
+            self._process.join(5)
+            raise RuntimeError(
+                "the ingest preparation process ended unexpectedly "
+                f"(exit code {self._process.exitcode})"
+            )
+        return tag, body
+
+    def count(self) -> int | None:
+        """The number of objects in the input, or None if it could not be decoded."""
+        tag, body = self._next()
+        if tag == _MSG_UNPARSABLE:
+            return None
+        if tag != _MSG_COUNT:
+            raise RuntimeError(f"ingest preparation sent {tag!r} before the object count")
+        return int(body)
+
+    def batches(self, limit: int) -> Iterator[_Batch]:
+        """The prepared objects in input order, until the child is done: each time what
+        has arrived (at least one message, at most about ``limit`` objects), so the writer
+        starts early and its transactions grow to ``limit`` while it is the slower side."""
+        pending: tuple[bytes, Any] | None = None
+        while True:
+            tag, body = pending or self._next()
+            pending = None
+            if tag == _MSG_DONE:
+                return
+            if tag != _MSG_BATCH:
+                raise RuntimeError(f"ingest preparation sent an unexpected {tag!r}")
+            prepared, problems, size = cast(_Batch, body)
+            while size < limit:
+                try:
+                    pending = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if pending[0] != _MSG_BATCH:
+                    break
+                more, more_problems, more_size = cast(_Batch, pending[1])
+                prepared, problems = prepared + more, problems + more_problems
+                size += more_size
+                pending = None
+            yield prepared, problems, size
+            if pending is not None and pending[0] in (_MSG_ERROR, _MSG_EOF):
+                self._queue.put(pending)  # raised by the next _next()
+                pending = None
 
 
 def _chunk_bounds(total: int, size: int) -> list[tuple[int, int]]:
