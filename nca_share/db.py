@@ -75,7 +75,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # 8 KiB pages for new databases (no effect on existing ones): STIX rows average ~1 KB
     # with their JSON, so fewer, fuller pages; measured ~6% faster bulk ingest, 20% smaller.
-    cur.execute("PRAGMA page_size=8192")
+    cur.execute("PRAGMA page_size=16384")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")

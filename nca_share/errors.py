@@ -106,6 +106,12 @@ class UnsafeURL(FetchError):
     code = "unsafe_url"
 
 
+class IngestError(NcaShareError):
+    """An ingest stopped for a reason other than its input (the batches before it stay)."""
+
+    code = "ingest_error"
+
+
 class JobError(NcaShareError):
     code = "job_error"
 

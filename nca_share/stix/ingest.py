@@ -48,7 +48,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from nca_share.clock import Clock, SystemClock
 from nca_share.config import Settings
 from nca_share.db import Database
-from nca_share.errors import FetchError, ParseError, ValidationError
+from nca_share.errors import FetchError, IngestError, ParseError, ValidationError
 from nca_share.stix.checks import MAX_OBJECT_BYTES, CheckCache, Rejected, check_object
 from nca_share.stix.models import (
     ID_LENGTH,
@@ -624,14 +624,14 @@ class IngestService:
         Checking, TLP resolution and observable extraction are pure Python and hold the
         GIL, so a thread cannot overlap them with the database writes; a second process
         can. The child inherits ``data`` and the run (stored markings, default TLP) through
-        ``fork``, decodes, and sends each prepared batch back as one ``marshal`` message of
-        plain values; batches are stored here strictly in order, each in its own transaction,
-        as ``_pipeline`` does.
+        ``fork``; both processes decode, then take the next unclaimed chunk of objects in
+        turn (this process only while it has nothing to store), and the child sends each
+        prepared chunk back as one ``marshal`` message of plain values. Chunks are stored
+        here strictly in input order, each transaction as large as what is ready (up to the
+        batch size), so whichever side is the slower one at the moment sets the pace.
         """
         run = self._new_run(source, default_tlp, feed_id, strict, None)
-        with _ChildBatches(
-            _prepare_from_bytes, (data, origin, run, self.batch_size, self._prepare)
-        ) as child:
+        with _ChildBatches(data, origin, run, self.batch_size, self._prepare) as child:
             count = child.count()
             if count is None:
                 return None
@@ -640,7 +640,7 @@ class IngestService:
             error: str | None = None
             try:
                 with self._checkpointing(run):
-                    for prepared, problems, size in child.batches(self.batch_size):
+                    for prepared, problems, size in child.batches():
                         tally.fold(self._store(prepared, problems, run), size)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
@@ -1236,16 +1236,40 @@ def _add_input_markings(markings: dict[str, TLP], items: list[Any]) -> None:
                 markings[oid] = tlp
 
 
+_Prepare = Callable[[list[Any], int, _Run], tuple[list[_Prepared], list[Problem]]]
+
+
+def _claim(claims: Any, total: int, step: int) -> tuple[int, int] | None:
+    """Take the next unclaimed chunk [start, end) of the input (shared by both processes)."""
+    with claims.get_lock():
+        start = int(claims.value)
+        if start >= total:
+            return None
+        end = min(start + step, total)
+        claims.value = end
+    return start, end
+
+
+def _prepare_chunk(
+    prepare: _Prepare, items: list[Any], start: int, end: int, run: _Run
+) -> tuple[list[_Prepared], list[Problem]]:
+    run.cache.trim()
+    if len(run.formatted) > CheckCache.LIMIT:
+        run.formatted.clear()
+    return prepare(items[start:end], start, run)
+
+
 def _prepare_from_bytes(
     data: bytes,
     origin: str,
     run: _Run,
-    batch_size: int,
-    prepare: Callable[[list[Any], int, _Run], tuple[list[_Prepared], list[Problem]]],
+    step: int,
+    prepare: _Prepare,
+    claims: Any,
     sender: Any,
 ) -> None:
-    """Body of the preparation process: COUNT (or UNPARSABLE), one BATCH message per
-    batch, then DONE; an unexpected error is sent as ERROR."""
+    """Body of the preparation process: COUNT (or UNPARSABLE), one BATCH message per chunk
+    it claimed, then DONE; an unexpected error is sent as ERROR."""
     try:
         try:
             items, run.bundle_spec = parse_stix_bytes(data, origin)
@@ -1254,18 +1278,15 @@ def _prepare_from_bytes(
             return
         _add_input_markings(run.markings, items)
         sender.send_bytes(_MSG_COUNT + str(len(items)).encode())
-        step = max(1, batch_size // 8)  # small messages: the writer merges what arrived
-        for start, end in ((i, min(i + step, len(items))) for i in range(0, len(items), step)):
-            run.cache.trim()
-            if len(run.formatted) > CheckCache.LIMIT:
-                run.formatted.clear()
-            prepared, problems = prepare(items[start:end], start, run)
+        while (chunk := _claim(claims, len(items), step)) is not None:
+            start, end = chunk
+            prepared, problems = _prepare_chunk(prepare, items, start, end, run)
             rows = [
                 (p.index, p.stix_id, p.version_key, p.row, p.edges, p.observables) for p in prepared
             ]
             wrongs = [astuple(problem) for problem in problems]
             # marshal: plain values only; the fastest to write and to read (same interpreter)
-            sender.send_bytes(_MSG_BATCH + marshal.dumps((rows, wrongs, end - start)))
+            sender.send_bytes(_MSG_BATCH + marshal.dumps((start, rows, wrongs, end - start)))
         sender.send_bytes(_MSG_DONE)
     except (BrokenPipeError, ConnectionResetError):
         return  # the parent stopped reading (it failed or was interrupted)
@@ -1280,23 +1301,35 @@ _Batch = tuple[list[_Prepared], list[Problem], int]
 
 
 class _ChildBatches:
-    """A forked preparation process and the thread that reads its messages.
+    """A forked preparation process, the thread that reads its messages, and this
+    process's share of the preparation.
 
-    The reader thread receives and decodes batches as soon as the child sends them (the
-    child never waits for the writer) into a small bounded queue. Leaving the ``with``
-    block stops the child whatever happened.
+    The input is cut into chunks of 1/8 batch; both processes claim the next chunk from a
+    shared counter. The reader thread receives and decodes the child's chunks as soon as
+    they are sent (the child never waits for the writer). ``batches()`` yields ready chunks
+    in input order, merged up to a batch; when the next chunk is not ready and nothing else
+    can be stored, this process prepares the next unclaimed chunk itself instead of
+    waiting. Leaving the ``with`` block stops the child whatever happened.
     """
 
     _QUEUE = 16
 
-    def __init__(self, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, data: bytes, origin: str, run: _Run, batch_size: int, prepare: _Prepare
+    ) -> None:
         context = multiprocessing.get_context("fork")
+        self._limit = batch_size
+        self._step = max(1, batch_size // 8)
+        self._claims = context.Value("q", 0)
         self._receiver, sender = context.Pipe(duplex=False)
         for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
             with suppress(Exception):
                 stream.flush()
         self._process = context.Process(
-            target=target, args=(*args, sender), name="stix-ingest-prepare", daemon=True
+            target=_prepare_from_bytes,
+            args=(data, origin, run, self._step, prepare, self._claims, sender),
+            name="stix-ingest-prepare",
+            daemon=True,
         )
         self._process.start()
         sender.close()
@@ -1304,6 +1337,12 @@ class _ChildBatches:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._read, name="stix-ingest-reader", daemon=True)
         self._thread.start()
+        # This process decodes too (beside the child), to prepare chunks when it is idle.
+        self._run, self._prepare = run, prepare
+        self._items: list[Any] | None = None
+        with suppress(ValidationError):
+            self._items, run.bundle_spec = parse_stix_bytes(data, origin)
+            _add_input_markings(run.markings, self._items)
 
     def __enter__(self) -> _ChildBatches:
         return self
@@ -1332,66 +1371,84 @@ class _ChildBatches:
             except (EOFError, OSError):
                 self._put((_MSG_EOF, b""))
                 return
+            # decoded by the writer thread when it takes the message: decoding here would
+            # compete with the writer's SQLite calls for the GIL at every row
             tag = message[:1]
-            item: tuple[bytes, Any]
-            if tag == _MSG_BATCH:
-                rows, wrongs, size = marshal.loads(memoryview(message)[1:])  # noqa: S302 - our child
-                problems = [Problem(*wrong) for wrong in wrongs]
-                item = (tag, ([_Prepared(*row) for row in rows], problems, size))
-            else:
-                item = (tag, message[1:])
+            item = (tag, message)
             if not self._put(item) or tag not in (_MSG_BATCH, _MSG_COUNT):
                 return
 
-    def _next(self) -> tuple[bytes, Any]:
-        tag, body = self._queue.get()
+    def _check(self, tag: bytes, body: Any) -> None:
         if tag == _MSG_ERROR:
-            raise RuntimeError(f"ingest preparation failed: {body.decode()}")
+            raise IngestError(f"ingest preparation failed: {body[1:].decode()}")
         if tag == _MSG_EOF:
             self._process.join(5)
-            raise RuntimeError(
+            raise IngestError(
                 "the ingest preparation process ended unexpectedly "
                 f"(exit code {self._process.exitcode})"
             )
-        return tag, body
 
     def count(self) -> int | None:
         """The number of objects in the input, or None if it could not be decoded."""
-        tag, body = self._next()
+        tag, body = self._queue.get()
+        self._check(tag, body)
         if tag == _MSG_UNPARSABLE:
             return None
         if tag != _MSG_COUNT:
-            raise RuntimeError(f"ingest preparation sent {tag!r} before the object count")
-        return int(body)
+            raise IngestError(f"ingest preparation sent {tag!r} before the object count")
+        self._total = int(body[1:])
+        if self._items is not None and len(self._items) != self._total:
+            self._items = None  # cannot happen (same bytes, same decoder); then never help
+        return self._total
 
-    def batches(self, limit: int) -> Iterator[_Batch]:
-        """The prepared objects in input order, until the child is done: each time what
-        has arrived (at least one message, at most about ``limit`` objects), so the writer
-        starts early and its transactions grow to ``limit`` while it is the slower side."""
-        pending: tuple[bytes, Any] | None = None
-        while True:
-            tag, body = pending or self._next()
-            pending = None
-            if tag == _MSG_DONE:
-                return
-            if tag != _MSG_BATCH:
-                raise RuntimeError(f"ingest preparation sent an unexpected {tag!r}")
-            prepared, problems, size = cast(_Batch, body)
-            while size < limit:
+    def batches(self) -> Iterator[_Batch]:
+        """The prepared objects in input order: each time the ready chunks that follow the
+        last one stored (up to a batch), so the writer starts early and its transactions
+        grow while it is the slower side."""
+        ready: dict[int, _Batch] = {}
+        stored = 0
+        done = False
+        while stored < self._total:
+            while True:  # take in whatever the child has sent
                 try:
-                    pending = self._queue.get_nowait()
+                    tag, body = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if pending[0] != _MSG_BATCH:
-                    break
-                more, more_problems, more_size = cast(_Batch, pending[1])
-                prepared, problems = prepared + more, problems + more_problems
-                size += more_size
-                pending = None
-            yield prepared, problems, size
-            if pending is not None and pending[0] in (_MSG_ERROR, _MSG_EOF):
-                self._queue.put(pending)  # raised by the next _next()
-                pending = None
+                done = self._take(tag, body, ready) or done
+            if stored in ready:
+                prepared, problems, size = ready.pop(stored)
+                while size < self._limit and stored + size in ready:
+                    more, more_problems, more_size = ready.pop(stored + size)
+                    prepared, problems = prepared + more, problems + more_problems
+                    size += more_size
+                stored += size
+                yield prepared, problems, size
+                continue
+            chunk = None
+            items = self._items
+            if items is not None and not any(start > stored for start in ready):
+                chunk = _claim(self._claims, self._total, self._step)  # at most one ahead
+            if items is not None and chunk is not None:
+                start, end = chunk
+                own = _prepare_chunk(self._prepare, items, start, end, self._run)
+                ready[start] = (own[0], own[1], end - start)
+                continue
+            if done:
+                raise IngestError("ingest preparation ended before every object was prepared")
+            tag, body = self._queue.get()
+            done = self._take(tag, body, ready) or done
+
+    def _take(self, tag: bytes, body: Any, ready: dict[int, _Batch]) -> bool:
+        """File one message from the child; True when it says it is done."""
+        self._check(tag, body)
+        if tag == _MSG_DONE:
+            return True
+        if tag != _MSG_BATCH:
+            raise IngestError(f"ingest preparation sent an unexpected {tag!r}")
+        start, rows, wrongs, size = marshal.loads(memoryview(body)[1:])  # noqa: S302 - our child
+        problems = [Problem(*wrong) for wrong in wrongs]
+        ready[start] = ([_Prepared(*row) for row in rows], problems, size)
+        return False
 
 
 def _chunk_bounds(total: int, size: int) -> list[tuple[int, int]]:

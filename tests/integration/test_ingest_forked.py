@@ -1,0 +1,176 @@
+"""Large inputs through ``nca-share ingest`` in a real process: the forked preparation
+(``IngestService._ingest_forked``) must store exactly what the in-process path stores, with
+both processes preparing chunks, and a preparation process that dies must end the run with
+a clear error instead of a hang or a traceback.
+
+The CLI runs as a subprocess because the fork path is only taken by a single-threaded
+process (pytest may run helper threads). A small wrapper around the real CLI counts which
+process prepared each chunk and can make the child die; everything else is the product's
+code against the real database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from benchmarks.common import synthetic_objects
+from nca_share.config import load_settings
+from nca_share.db import Database
+from nca_share.stix.ingest import _FORK_MIN_BYTES, IngestService
+from nca_share.stix.models import StixEdge, StixObject, StixObservable, StixQuarantine
+
+_WRAPPER = """
+import atexit, os, sys
+import nca_share.stix.ingest as ingest
+parent = os.getpid()
+counts = {"parent": 0, "child": 0}
+real = ingest._prepare_chunk
+def counted(prepare, items, start, end, run):
+    if os.getpid() != parent:
+        if os.environ.get("KILL_CHILD") and start > 0:
+            os._exit(9)
+        return real(prepare, items, start, end, run)
+    counts["parent"] += 1
+    return real(prepare, items, start, end, run)
+ingest._prepare_chunk = counted
+real_take = ingest._ChildBatches._take
+def take(self, tag, body, ready):
+    if tag == ingest._MSG_BATCH:
+        counts["child"] += 1
+    return real_take(self, tag, body, ready)
+ingest._ChildBatches._take = take
+atexit.register(lambda: print("chunks", counts["parent"], counts["child"], file=sys.stderr))
+from nca_share.cli import main
+sys.argv = ["nca-share", *sys.argv[1:]]
+main()
+"""
+
+
+def _objects() -> list[Any]:
+    """A >4 MiB bundle of real-shaped content with hostile objects, a duplicate (first
+    wins) and a newer version of an earlier object spread through it."""
+    objects: list[Any] = synthetic_objects(10_500, seed=11)
+    first = dict(objects[20])
+    newer = dict(first, modified="2030-01-01T00:00:00.000Z", name="newer version")
+    duplicate = dict(objects[30], name="same version again: ignored")
+    objects[2_000:2_000] = [{"type": "indicator", "id": "not-an-id"}, "not an object"]
+    objects[6_000:6_000] = [newer, duplicate, {"type": "malware", "id": f"malware--{uuid.uuid4()}"}]
+    objects.append({**first, "created": "yesterday"})
+    return objects
+
+
+def _snapshot(database: Database) -> dict[str, Any]:
+    with database.engine.connect() as conn:
+        objects = sorted(
+            (r.stix_id, r.version_key, r.is_current, r.revoked, r.tlp, r.tlp_defaulted, r.name)
+            for r in conn.execute(select(StixObject))
+        )
+        raws = {(r.stix_id, r.version_key): r.raw for r in conn.execute(select(StixObject))}
+        edges = Counter(
+            (r.source_id, r.target_id, r.kind, r.relationship_type, r.via_id)
+            for r in conn.execute(select(StixEdge))
+        )
+        observables = Counter(
+            (r.stix_id, r.kind, r.value, r.ip_start, r.ip_end)
+            for r in conn.execute(select(StixObservable))
+        )
+        quarantine = sorted(
+            (r.input_index, r.stix_id, r.field, r.problem)
+            for r in conn.execute(select(StixQuarantine))
+        )
+    return {
+        "objects": objects,
+        "raws": raws,
+        "edges": edges,
+        "observables": observables,
+        "quarantine": quarantine,
+    }
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", _WRAPPER, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    data = orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": _objects()})
+    assert len(data) > _FORK_MIN_BYTES
+    path = tmp_path / "large.json"
+    path.write_bytes(data)
+    return path
+
+
+def _env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NCA_SHARE_")}
+    env.update(
+        NCA_SHARE_DATABASE_URL=database_url,
+        NCA_SHARE_DATA_DIR=str(tmp_path / "var"),
+        NCA_SHARE_INGEST_BATCH_SIZE="800",  # 100-object chunks: many of them, both sides
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        **extra,
+    )
+    return env
+
+
+def test_forked_ingest_stores_what_the_in_process_path_stores(
+    database: Database, database_url: str, bundle: Path, tmp_path: Path
+) -> None:
+    result = _cli(["ingest", str(bundle), "--json"], _env(database_url, tmp_path), tmp_path)
+    assert result.returncode == 1, result.stderr  # 1: something was quarantined
+    counts = json.loads(result.stdout.splitlines()[0])
+    parent_chunks, child_chunks = (int(n) for n in result.stderr.split("chunks")[1].split()[:2])
+    assert child_chunks > 0, "the preparation process prepared nothing: fork path not taken"
+    assert parent_chunks + child_chunks == -(-counts["read"] // 100)
+
+    reference = Database(
+        load_settings(
+            database_url=f"sqlite:///{tmp_path / 'reference.db'}",
+            data_dir=tmp_path,
+            ingest_batch_size=800,
+            ingest_processes=False,
+        )
+    )
+    try:
+        reference.upgrade()
+        expected = IngestService(reference).ingest_path(bundle, source="cli:large.json")
+        assert counts == expected.counts()
+        assert counts["quarantined"] == 4
+        forked, in_process = _snapshot(database), _snapshot(reference)
+    finally:
+        reference.dispose()
+    for key in ("objects", "edges", "observables", "quarantine"):
+        assert forked[key] == in_process[key], key
+    assert forked["raws"] == in_process["raws"]
+
+
+def test_a_dying_preparation_process_ends_the_run_with_an_error(
+    database: Database, database_url: str, bundle: Path, tmp_path: Path
+) -> None:
+    env = _env(database_url, tmp_path, KILL_CHILD="1")
+    result = _cli(["ingest", str(bundle), "--json"], env, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "preparation process ended unexpectedly (exit code 9)" in result.stderr
+    with database.engine.connect() as conn:
+        from nca_share.stix.models import StixIngestRun
+
+        run = conn.execute(select(StixIngestRun)).one()
+    assert run.error is not None and "exit code 9" in run.error
