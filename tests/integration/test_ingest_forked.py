@@ -28,7 +28,13 @@ from benchmarks.common import synthetic_objects
 from nca_share.config import load_settings
 from nca_share.db import Database
 from nca_share.stix.ingest import _FORK_MIN_BYTES, IngestService
-from nca_share.stix.models import StixEdge, StixObject, StixObservable, StixQuarantine
+from nca_share.stix.models import (
+    StixEdge,
+    StixIngestRun,
+    StixObject,
+    StixObservable,
+    StixQuarantine,
+)
 
 _WRAPPER = """
 import atexit, os, sys
@@ -170,7 +176,6 @@ def test_a_dying_preparation_process_ends_the_run_with_an_error(
     assert result.returncode == 2, result.stderr
     assert "preparation process ended unexpectedly (exit code 9)" in result.stderr
     with database.engine.connect() as conn:
-        from nca_share.stix.models import StixIngestRun
-
         run = conn.execute(select(StixIngestRun)).one()
-    assert run.error is not None and "exit code 9" in run.error
+    assert run.error is not None
+    assert "exit code 9" in run.error
