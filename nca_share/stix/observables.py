@@ -122,6 +122,27 @@ def ip_observable(value: str) -> Observable | None:
             (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
         )
         return Observable("ipv4-cidr", f"{socket.inet_ntoa(start.to_bytes(4, 'big'))}/{length}")
+    if ":" in text and "." not in text and "%" not in text:
+        # fast path for IPv6 (optionally /0../128): inet_ntop writes the RFC 5952 form that
+        # ipaddress writes too, except for embedded IPv4 (dotted: left to ipaddress)
+        address, slash, prefix = text.partition("/")
+        try:
+            packed = socket.inet_pton(socket.AF_INET6, address)
+        except OSError:
+            return None  # ipaddress refuses whatever inet_pton refuses (zones excluded)
+        if not slash:
+            canonical = socket.inet_ntop(socket.AF_INET6, packed)
+            if "." not in canonical:
+                return Observable("ipv6", canonical)
+        elif prefix.isascii() and prefix.isdigit() and len(prefix) <= 3 and int(prefix) <= 128:
+            length = int(prefix)
+            host = (1 << (128 - length)) - 1
+            start = int.from_bytes(packed, "big") & ~host
+            canonical = socket.inet_ntop(socket.AF_INET6, start.to_bytes(16, "big"))
+            if "." not in canonical and (len(prefix) == 1 or prefix[0] != "0"):
+                if length == 128:
+                    return Observable("ipv6", canonical)
+                return Observable("ipv6-cidr", f"{canonical}/{length}")
     try:
         if "/" in text:
             net = ipaddress.ip_network(text, strict=False)

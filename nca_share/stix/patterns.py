@@ -112,6 +112,19 @@ _SINGLE: Final = re.compile(
     rf"{_W}(==|=|!=|<>|<=|>=|<|>){_W}({_S}){_W}\]{_W}",
     re.DOTALL,
 )
+# One observation of comparisons joined by AND/OR (``[a:b = 'x' OR c:d = 'y']``), the next
+# most common shape: matched whole, then read comparison by comparison.
+_W1 = r"[ \t\r\n\x0b\x0c\x85\xa0\u2028\u2029]+"
+_CMP_TEXT = (
+    rf"([A-Za-z_][A-Za-z0-9_-]*){_W}:{_W}((?:{_N}|{_S})(?:\.(?:{_N}|{_S}))*)"
+    rf"{_W}(==|=|!=|<>|<=|>=|<|>){_W}({_S})"
+)
+_CMP: Final = re.compile(_CMP_TEXT, re.DOTALL)
+_JOIN: Final = re.compile(rf"{_W}(?:AND|OR){_W1}")
+_MULTI: Final = re.compile(
+    rf"{_W}\[{_W}(?:{_CMP_TEXT})(?:{_W}(?:AND|OR){_W1}(?:{_CMP_TEXT}))+{_W}\]{_W}", re.DOTALL
+)
+_OPEN: Final = re.compile(rf"{_W}\[{_W}")
 _PATH_COMPONENT: Final = re.compile(rf"{_N}|{_S}")
 _SET_MEMBER: Final = re.compile(rf"[A-Za-z]?{_S}|[^,']+")
 
@@ -290,7 +303,32 @@ def _single_comparison(pattern: str) -> list[Comparison] | None:
     m = _SINGLE.fullmatch(pattern)
     if m is None:
         return None
-    obj_type, raw_path, op, literal = m.groups()
+    found = _comparison(*m.groups())
+    return None if found is None else [found]
+
+
+def _joined_comparisons(pattern: str) -> list[Comparison] | None:
+    """Comparisons joined by AND/OR in one observation, or None for any other shape."""
+    if _MULTI.fullmatch(pattern) is None:
+        return None
+    opened = _OPEN.match(pattern)
+    assert opened is not None  # the full match above starts with it
+    pos = opened.end()
+    result: list[Comparison] = []
+    while True:
+        m = _CMP.match(pattern, pos)
+        assert m is not None  # the full match above guarantees each comparison
+        found = _comparison(*m.groups())
+        if found is None:
+            return None
+        result.append(found)
+        joined = _JOIN.match(pattern, m.end())
+        if joined is None:
+            return result
+        pos = joined.end()
+
+
+def _comparison(obj_type: str, raw_path: str, op: str, literal: str) -> Comparison | None:
     if obj_type in _KEYWORDS:
         return None
     components = _PATH_COMPONENT.findall(raw_path) if "'" in raw_path else raw_path.split(".")
@@ -306,7 +344,7 @@ def _single_comparison(pattern: str) -> list[Comparison] | None:
         op = "="
     elif op == "<>":
         op = "!="
-    return [(obj_type, tuple(path), op, False, _unquote(literal))]
+    return (obj_type, tuple(path), op, False, _unquote(literal))
 
 
 def fast_comparisons(pattern: str) -> list[Comparison] | None:
@@ -314,6 +352,9 @@ def fast_comparisons(pattern: str) -> list[Comparison] | None:
     single = _single_comparison(pattern)
     if single is not None:
         return single
+    joined = _joined_comparisons(pattern)
+    if joined is not None:
+        return joined
     kinds: list[str] = []
     texts: list[str] = []
     for m in _TOKEN.finditer(pattern):
