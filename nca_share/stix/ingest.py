@@ -618,8 +618,9 @@ class IngestService:
         strict: bool,
         progress: Callable[[int], None] | None,
     ) -> IngestReport | None:
-        """Decode and prepare in a forked child, store here (None: the child could not
-        decode ``data``; nothing was recorded and the caller decodes it for the error).
+        """Decode and prepare in a forked child, store here (None: no child could be started
+        or it could not decode ``data``; nothing was recorded and the caller ingests in-process,
+        which also reports a decoding error exactly).
 
         Checking, TLP resolution and observable extraction are pure Python and hold the
         GIL, so a thread cannot overlap them with the database writes; a second process
@@ -631,7 +632,12 @@ class IngestService:
         batch size), so whichever side is the slower one at the moment sets the pace.
         """
         run = self._new_run(source, default_tlp, feed_id, strict, None)
-        with _ChildBatches(data, origin, run, self.batch_size, self._prepare) as child:
+        try:
+            child_batches = _ChildBatches(data, origin, run, self.batch_size, self._prepare)
+        except OSError as exc:  # no process could be started (limits, memory): in-process
+            log.warning("ingest of %s prepared in-process: cannot fork (%s)", origin, exc)
+            return None
+        with child_batches as child:
             count = child.count()
             if count is None:
                 return None
@@ -1340,9 +1346,13 @@ class _ChildBatches:
         # This process decodes too (beside the child), to prepare chunks when it is idle.
         self._run, self._prepare = run, prepare
         self._items: list[Any] | None = None
-        with suppress(ValidationError):
-            self._items, run.bundle_spec = parse_stix_bytes(data, origin)
-            _add_input_markings(run.markings, self._items)
+        try:
+            with suppress(ValidationError):
+                self._items, run.bundle_spec = parse_stix_bytes(data, origin)
+                _add_input_markings(run.markings, self._items)
+        except BaseException:  # e.g. out of memory: stop the child before giving up
+            self.__exit__(None, None, None)
+            raise
 
     def __enter__(self) -> _ChildBatches:
         return self
@@ -1409,7 +1419,7 @@ class _ChildBatches:
         ready: dict[int, _Batch] = {}
         stored = 0
         done = False
-        enough = max(1, self._limit // 2)
+        enough = max(1, self._limit // 8)
         while stored < self._total:
             while True:  # take in whatever the child has sent
                 try:
