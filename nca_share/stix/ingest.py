@@ -251,6 +251,11 @@ class _Run:
     marking_memo: dict[tuple[str, ...], tuple[TLP | None, str]] = dc_field(default_factory=dict)
     #: SQLite multi-batch runs: checkpoints the WAL beside the writer (see _Checkpointer)
     checkpointer: _Checkpointer | None = None
+    #: writer state (see _write): batches written, whether every stored row is this run's,
+    #: and the ids this run has written while that holds
+    batches: int = 0
+    exclusive: bool = False
+    stored_ids: set[str] = dc_field(default_factory=set)
 
 
 class _Checkpointer:
@@ -897,6 +902,13 @@ class IngestService:
                     excerpt=_clean_text(item.raw_json, EXCERPT_CHARS),
                 )
                 return self._store([], [refused], run)
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+            log.warning(
+                "a batch of %d objects was refused by the database (%s); "
+                "storing them one per transaction",
+                len(prepared),
+                reason[:300],
+            )
         total = IngestReport()
         parts: list[tuple[list[_Prepared], list[Problem]]] = []
         if problems:
@@ -992,15 +1004,32 @@ class IngestService:
         ).scalar()
         if latest is not None:
             latest = latest.astimezone(UTC).replace(tzinfo=None)
+            # Every row is this run's if the table was empty at its first batch and the
+            # newest row is still the last one it added: date_added only grows, so any
+            # other writer's row would be newer. Then only ids this run stored before can
+            # have versions (a first load into an empty store reads nothing back).
+            run.exclusive = run.exclusive and latest == self._last_added
             if self._last_added is None or latest > self._last_added:
                 self._last_added = latest
+        elif run.batches == 0:
+            run.exclusive = True
+        run.batches += 1
 
         existing: set[tuple[str, str]] = set()
         current: dict[str, tuple[str, int]] = {}
         known_ids: set[str] = set()
         c = _objects.c
-        if latest is not None:  # an empty table (no newest row) holds no versions to read
-            ids = list({p.stix_id: None for p in prepared})
+        ids = list({p.stix_id: None for p in prepared})
+        if run.exclusive:
+            stored_here = run.stored_ids
+            known_here = [sid for sid in ids if sid in stored_here] if latest is not None else []
+            stored_here.update(ids)
+            ids = known_here
+        else:
+            run.stored_ids.clear()
+            if latest is None:  # an empty table holds no versions to read
+                ids = []
+        if ids:
             for sid, vkey, pk, is_current in self._existing_versions(conn, ids):
                 existing.add((sid, vkey))
                 known_ids.add(sid)

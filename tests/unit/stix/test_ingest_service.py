@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -397,3 +398,46 @@ def test_concurrent_ingests_both_succeed_and_keep_one_current(database: Database
         assert sorted(current) == ["2024-03-03T10:00:00.000000Z"] * 40
         added = session.scalars(select(StixObject.date_added)).all()
         assert len(set(added)) == len(added)
+
+
+def test_later_batches_see_versions_stored_by_earlier_batches_of_the_same_run(
+    database: Database,
+) -> None:
+    """Into an empty store the writer skips reading back what it has not stored yet; a new
+    version, a repeat and a new object in later batches must still be decided right."""
+    first = indicator()
+    objects = [first, *(indicator() for _ in range(9))]
+    objects += [indicator(first["id"], modified=T1), dict(objects[3]), indicator()]
+    report = IngestService(database, batch_size=4).ingest_objects(objects, source="t")
+    assert (report.new_versions, report.unchanged, report.quarantined) == (12, 1, 0)
+    rows = _rows(database, first["id"])
+    assert [(r.version_key[:10], r.is_current) for r in rows] == [
+        ("2024-03-01", False),
+        ("2024-03-02", True),
+    ]
+
+
+def test_another_writer_between_batches_is_noticed(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If another ingest commits between two batches of a run into an empty store, the run
+    must read versions back again: the object the other writer stored is unchanged here."""
+    shared = indicator()
+    ours = [indicator() for _ in range(4)] + [dict(shared), indicator()]
+    other = IngestService(database)
+    calls: list[int] = []
+
+    def between_batches(count: int) -> None:
+        if not calls:
+            other.ingest_objects([shared], source="other")
+        calls.append(count)
+
+    with caplog.at_level(logging.WARNING, logger="nca_share.stix.ingest"):
+        report = IngestService(database, batch_size=4).ingest_objects(
+            ours, source="t", progress=between_batches
+        )
+    assert len(calls) >= 2
+    assert (report.new_versions, report.unchanged, report.quarantined) == (5, 1, 0)
+    assert len(_rows(database, shared["id"])) == 1
+    # decided before writing, not rescued by retrying a batch the database refused
+    assert "refused" not in caplog.text
