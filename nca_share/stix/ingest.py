@@ -1244,6 +1244,9 @@ _OTHER_REF_KINDS = frozenset(_OTHER_REF_KINDS_ORDERED)
 
 #: Inputs smaller than this are prepared in-process (a fork is not worth it).
 _FORK_MIN_BYTES = 4 * 1024 * 1024
+#: Above this the writer leaves all preparation to the child instead of decoding the input
+#: a second time (it only helps while it has nothing to store).
+_HELP_MAX_BYTES = 256 * 1024 * 1024
 _MSG_COUNT, _MSG_BATCH, _MSG_DONE = b"C", b"B", b"D"
 _MSG_ERROR, _MSG_UNPARSABLE, _MSG_EOF = b"E", b"U", b""
 
@@ -1375,6 +1378,8 @@ class _ChildBatches:
         # This process decodes too (beside the child), to prepare chunks when it is idle.
         self._run, self._prepare = run, prepare
         self._items: list[Any] | None = None
+        if len(data) > _HELP_MAX_BYTES:
+            return  # decoding it twice would double the memory held for one input
         try:
             with suppress(ValidationError):
                 self._items, run.bundle_spec = parse_stix_bytes(data, origin)

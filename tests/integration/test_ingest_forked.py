@@ -50,6 +50,8 @@ def counted(prepare, items, start, end, run):
     counts["parent"] += 1
     return real(prepare, items, start, end, run)
 ingest._prepare_chunk = counted
+if os.environ.get("NO_HELP"):
+    ingest._HELP_MAX_BYTES = 0
 real_take = ingest._ChildBatches._take
 def take(self, tag, body, ready):
     if tag == ingest._MSG_BATCH:
@@ -137,14 +139,18 @@ def _env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.parametrize("writer_helps", [True, False], ids=["both-prepare", "child-prepares"])
 def test_forked_ingest_stores_what_the_in_process_path_stores(
-    database: Database, database_url: str, bundle: Path, tmp_path: Path
+    database: Database, database_url: str, bundle: Path, tmp_path: Path, writer_helps: bool
 ) -> None:
-    result = _cli(["ingest", str(bundle), "--json"], _env(database_url, tmp_path), tmp_path)
+    env = _env(database_url, tmp_path, **({} if writer_helps else {"NO_HELP": "1"}))
+    result = _cli(["ingest", str(bundle), "--json"], env, tmp_path)
     assert result.returncode == 1, result.stderr  # 1: something was quarantined
     counts = json.loads(result.stdout.splitlines()[0])
     parent_chunks, child_chunks = (int(n) for n in result.stderr.split("chunks")[1].split()[:2])
     assert child_chunks > 0, "the preparation process prepared nothing: fork path not taken"
+    if not writer_helps:
+        assert parent_chunks == 0
     assert parent_chunks + child_chunks == -(-counts["read"] // 100)
 
     reference = Database(
