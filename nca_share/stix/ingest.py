@@ -575,22 +575,31 @@ class IngestService:
         with _gc_paused():
             run = self._new_run(source, default_tlp, feed_id, strict, bundle_spec_version)
             _add_input_markings(run.markings, items)
-            run.run_id = self._start_run(run.source, origin, feed_id)
-            tally = _Tally(run.run_id, progress, len(items))
-            error: str | None = None
-            try:
+            with self._recorded(run, origin, progress, len(items)) as tally:
                 if len(items) <= self.batch_size:
                     prepared, problems = self._prepare(items, 0, run)
                     tally.fold(self._store(prepared, problems, run), len(items))
                 else:
                     with self._checkpointing(run):
                         self._pipeline(items, run, tally.fold)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                raise
-            finally:
-                self._finish_run(tally.done(), error)
             return tally.report
+
+    @contextmanager
+    def _recorded(
+        self, run: _Run, origin: str | None, progress: Callable[[int], None] | None, total: int
+    ) -> Iterator[_Tally]:
+        """The run's row in ``stix_ingest_runs``: started here, finished with the counts
+        (and the error, re-raised) whatever happens inside."""
+        run.run_id = self._start_run(run.source, origin, run.feed_id)
+        tally = _Tally(run.run_id, progress, total)
+        error: str | None = None
+        try:
+            yield tally
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._finish_run(tally.done(), error)
 
     def _new_run(
         self,
@@ -646,18 +655,9 @@ class IngestService:
             count = child.count()
             if count is None:
                 return None
-            run.run_id = self._start_run(run.source, origin, feed_id)
-            tally = _Tally(run.run_id, progress, count)
-            error: str | None = None
-            try:
-                with self._checkpointing(run):
-                    for prepared, problems, size in child.batches():
-                        tally.fold(self._store(prepared, problems, run), size)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                raise
-            finally:
-                self._finish_run(tally.done(), error)
+            with self._recorded(run, origin, progress, count) as tally, self._checkpointing(run):
+                for prepared, problems, size in child.batches():
+                    tally.fold(self._store(prepared, problems, run), size)
             return tally.report
 
     @contextmanager
