@@ -131,6 +131,10 @@ class Interval:
         return True
 
     def intersects(self, other: Interval, scheme: str = "generic") -> bool:
+        return self.meet(other, scheme) is not None
+
+    def meet(self, other: Interval, scheme: str = "generic") -> Interval | None:
+        """The intersection of two intervals (None when empty)."""
         low, low_inc = self.low, self.low_inclusive
         if other.low is not None:
             c = 1 if low is None else compare(other.low, low, scheme)
@@ -145,10 +149,11 @@ class Interval:
                 high, high_inc = other.high, other.high_inclusive
             elif c == 0:
                 high_inc = high_inc and other.high_inclusive
-        if low is None or high is None:
-            return True
-        c = compare(low, high, scheme)
-        return c < 0 or (c == 0 and low_inc and high_inc)
+        if low is not None and high is not None:
+            c = compare(low, high, scheme)
+            if not (c < 0 or (c == 0 and low_inc and high_inc)):
+                return None
+        return Interval(low, low_inc, high, high_inc)
 
     def __str__(self) -> str:
         if self.low is not None and self.low == self.high:
@@ -208,27 +213,6 @@ def _parse_constraint(text: str) -> Interval | None:
     return None  # "!=" and anything else: ignored (widening)
 
 
-def _meet(a: Interval, b: Interval, scheme: str) -> Interval | None:
-    """The intersection of two intervals (None when empty)."""
-    if not a.intersects(b, scheme):
-        return None
-    low, low_inc = a.low, a.low_inclusive
-    if b.low is not None:
-        c = 1 if low is None else compare(b.low, low, scheme)
-        if c > 0:
-            low, low_inc = b.low, b.low_inclusive
-        elif c == 0:
-            low_inc = low_inc and b.low_inclusive
-    high, high_inc = a.high, a.high_inclusive
-    if b.high is not None:
-        c = -1 if high is None else compare(b.high, high, scheme)
-        if c < 0:
-            high, high_inc = b.high, b.high_inclusive
-        elif c == 0:
-            high_inc = high_inc and b.high_inclusive
-    return Interval(low, low_inc, high, high_inc)
-
-
 @dataclass(frozen=True)
 class VersionRange:
     """A union of version intervals; the empty tuple means "no version" (matches nothing)."""
@@ -273,7 +257,7 @@ class VersionRange:
                 if piece is None:
                     approximate = approximate or not token.strip().startswith("!=")
                     continue
-                current = _meet(current, piece, scheme) if current is not None else None
+                current = current.meet(piece, scheme) if current is not None else None
             if current is not None:
                 intervals.append(current)
         if approximate:
