@@ -264,7 +264,7 @@ class _EventMapper:
             except ValueError as exc:
                 self.result.problems.append(RecordProblem(location, str(exc), value[:300]))
                 continue
-            if deleted:
+            if deleted or to_ids:
                 # A deleted to_ids attribute revokes the indicator an earlier delivery made.
                 self._indicator(
                     attribute,
@@ -277,20 +277,7 @@ class _EventMapper:
                     misp_type,
                     filename,
                     single=len([k for k in kinds if k]) == 1,
-                    revoked=True,
-                )
-            elif to_ids:
-                self._indicator(
-                    attribute,
-                    attr_uuid,
-                    resolved,
-                    normalised,
-                    when,
-                    valid_from,
-                    tlp,
-                    misp_type,
-                    filename,
-                    single=len([k for k in kinds if k]) == 1,
+                    revoked=deleted,
                 )
             else:
                 sco = sco_for(resolved, normalised)
