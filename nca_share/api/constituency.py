@@ -41,13 +41,15 @@ from nca_share.constituency.models import (
     Organisation,
     Partnership,
 )
-from nca_share.constituency.organisations import OrganisationService
 from nca_share.constituency.partnerships import PartnershipService
 from nca_share.constituency.products import ProductCatalogue
 from nca_share.errors import AuthenticationError, NotFound, PermissionDenied
 from nca_share.notify.email import MailDeliveryError
-from nca_share.web.context import db_session, get_clock, get_settings
-from nca_share.web.services import auth_service, mailer
+from nca_share.web.context import db_session, get_settings
+from nca_share.web.services import asset_service as _assets
+from nca_share.web.services import auth_service
+from nca_share.web.services import organisation_service as _orgs
+from nca_share.web.services import partnership_service as _partnerships
 from nca_share.web.session import current_principal
 
 blp = Blueprint(
@@ -356,18 +358,6 @@ def _principal() -> Principal:
 
 def _actor(principal: Principal) -> str:
     return principal.email or f"user:{principal.user_id}"
-
-
-def _orgs() -> OrganisationService:
-    return OrganisationService(db_session(), clock=get_clock())
-
-
-def _assets() -> AssetService:
-    return AssetService(db_session(), get_settings(), clock=get_clock())
-
-
-def _partnerships() -> PartnershipService:
-    return PartnershipService(db_session(), get_settings(), mailer=mailer(), clock=get_clock())
 
 
 def _read_org(org_id: int) -> Organisation:

@@ -9,9 +9,7 @@ page is a 404).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,7 +19,6 @@ from flask_babel import lazy_gettext as _l
 from nca_share.access.principal import Principal
 from nca_share.auth.models import User
 from nca_share.constituency import classification, visibility
-from nca_share.constituency.assets import AssetService
 from nca_share.constituency.forms import (
     AssetForm,
     ContactForm,
@@ -47,15 +44,18 @@ from nca_share.constituency.maturity import (
     reassessment_due_at,
 )
 from nca_share.constituency.models import PROVINCES, Organisation
-from nca_share.constituency.organisations import OrganisationService
 from nca_share.constituency.partnerships import PartnershipService
 from nca_share.constituency.products import ProductCatalogue
 from nca_share.errors import Conflict, NcaShareError, NotFound, PermissionDenied, ValidationError
-from nca_share.web.context import db_session, get_clock, get_settings
+from nca_share.web.context import db_session
 from nca_share.web.i18n import select_locale
 from nca_share.web.nav import NavItem
-from nca_share.web.services import auth_service, mailer
+from nca_share.web.services import asset_service as _assets
+from nca_share.web.services import auth_service
+from nca_share.web.services import organisation_service as _orgs
+from nca_share.web.services import partnership_service as _partnerships
 from nca_share.web.session import current_principal, current_user
+from nca_share.web.views.account import login_required
 from nca_share.web.views.main import safe_next
 
 bp = Blueprint("constituency", __name__, template_folder="templates")
@@ -91,20 +91,6 @@ STEPS: tuple[tuple[str, Any], ...] = (
     ("preferences", _l("Preferences")),
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def login_required(view: F) -> F:
-    """Send anonymous visitors to the login page (and back afterwards)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_user() is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
-
 
 def _principal() -> Principal:
     return current_principal()
@@ -119,18 +105,6 @@ def _user() -> User:
 
 def _actor() -> str:
     return _user().email
-
-
-def _orgs() -> OrganisationService:
-    return OrganisationService(db_session(), clock=get_clock())
-
-
-def _assets() -> AssetService:
-    return AssetService(db_session(), get_settings(), clock=get_clock())
-
-
-def _partnerships() -> PartnershipService:
-    return PartnershipService(db_session(), get_settings(), mailer=mailer(), clock=get_clock())
 
 
 def _org_for_write(org_id: int) -> Organisation:
