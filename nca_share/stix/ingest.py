@@ -43,7 +43,7 @@ from typing import Any, cast
 import httpx
 import orjson
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
 from nca_share.clock import Clock, SystemClock
 from nca_share.config import Settings
@@ -536,7 +536,7 @@ class IngestService:
                 )
                 if report is not None:
                     return report
-                # the child could not decode the input: decode it here for the exact error
+                # no child, or it could not decode the input: here, with the exact error
             try:
                 objects, bundle_spec = parse_stix_bytes(data, origin)
             except ValidationError as exc:
@@ -876,14 +876,19 @@ class IngestService:
         delta = IngestReport()
         try:
             with self.database.engine.connect() as conn:
-                with conn.begin():
-                    self._write(conn, prepared, problems, run, delta)
-                if run.checkpointer is not None:
-                    run.checkpointer.poke()
-                    # the pooled connection goes back with SQLite's default behaviour
-                    conn.exec_driver_sql(
-                        f"PRAGMA wal_autocheckpoint={_SQLITE_DEFAULT_CHECKPOINT_PAGES}"
-                    )
+                try:
+                    with conn.begin():
+                        self._write(conn, prepared, problems, run, delta)
+                finally:
+                    if run.checkpointer is not None:
+                        # _write switched automatic checkpoints off: the pooled connection
+                        # goes back with SQLite's default, committed or not
+                        with suppress(SQLAlchemyError):  # never hide the first error
+                            conn.exec_driver_sql(
+                                f"PRAGMA wal_autocheckpoint={_SQLITE_DEFAULT_CHECKPOINT_PAGES}"
+                            )
+            if run.checkpointer is not None:
+                run.checkpointer.poke()
             return delta
         except (OperationalError, InterfaceError):
             raise
@@ -993,8 +998,8 @@ class IngestService:
             # that reads and then writes fails at once if another writer committed between.
             if not conn.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            # Bulk loading: fewer, larger WAL checkpoints (32 MiB instead of 8 MiB), or none
-            # at all while a checkpointer thread does them beside the writer.
+            # Bulk loading: fewer, larger WAL checkpoints (8192 pages instead of SQLite's
+            # 1000), or none at all while a checkpointer thread does them beside the writer.
             pages = 0 if run.checkpointer is not None else _SQLITE_CHECKPOINT_PAGES
             conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
         # Under the write lock: continue after the newest date_added of any writer, so that
@@ -1358,6 +1363,7 @@ class _ChildBatches:
         context = multiprocessing.get_context("fork")
         self._limit = batch_size
         self._step = max(1, batch_size // 8)
+        self._total = 0  # set by count()
         self._claims = context.Value("q", 0)
         self._receiver, sender = context.Pipe(duplex=False)
         for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
@@ -1446,14 +1452,12 @@ class _ChildBatches:
         return self._total
 
     def batches(self) -> Iterator[_Batch]:
-        """The prepared objects in input order, in transactions of at least half a batch
-        (small transactions rewrite the same index pages again and again: measured ~20%
-        slower at 1/8 batch) and at most a batch. Until that much is ready, this process
-        prepares the next unclaimed chunk itself, or waits for the child."""
+        """The prepared objects in input order: each time all the chunks ready after the
+        last one stored (at most a batch). When the next one is not ready, this process
+        prepares the next unclaimed chunk itself, or else waits for the child."""
         ready: dict[int, _Batch] = {}
         stored = 0
         done = False
-        enough = max(1, self._limit // 8)
         while stored < self._total:
             while True:  # take in whatever the child has sent
                 try:
@@ -1464,7 +1468,7 @@ class _ChildBatches:
             run = 0
             while stored + run in ready and run < self._limit:
                 run += ready[stored + run][2]
-            if run and (run >= enough or stored + run >= self._total):
+            if run:
                 prepared: list[_Prepared] = []
                 problems: list[Problem] = []
                 size = 0
@@ -1484,9 +1488,6 @@ class _ChildBatches:
                 ready[start] = (own[0], own[1], end - start)
                 continue
             if done:
-                if run:  # the child stopped short of a full batch: store what is ready
-                    enough = 1
-                    continue
                 raise IngestError("ingest preparation ended before every object was prepared")
             tag, body = self._queue.get()
             done = self._take(tag, body, ready) or done

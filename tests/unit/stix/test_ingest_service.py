@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from nca_share.clock import FrozenClock
@@ -441,3 +441,39 @@ def test_another_writer_between_batches_is_noticed(
     assert len(_rows(database, shared["id"])) == 1
     # decided before writing, not rescued by retrying a batch the database refused
     assert "refused" not in caplog.text
+
+
+def test_connections_go_back_with_automatic_checkpoints_even_after_a_refused_batch(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multi-batch SQLite run switches automatic WAL checkpoints off on its writing
+    connection; every connection must return to the pool with them on again, also when the
+    database refused a batch (else the WAL of whoever gets that connection grows unbounded)."""
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    service = IngestService(database, batch_size=2)
+    objects = [indicator() for _ in range(6)]
+    poisoned = objects[3]["id"]
+    original = service._write
+
+    def write(conn: Any, prepared: Any, problems: Any, run: Any, delta: Any) -> None:
+        original(conn, prepared, problems, run, delta)
+        if any(p.stix_id == poisoned for p in prepared):
+            raise IntegrityError("INSERT INTO stix_objects", {}, Exception("refused by test"))
+
+    returned: list[int] = []
+
+    def on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:
+            pages = dbapi_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            returned.append(pages)
+
+    monkeypatch.setattr(service, "_write", write)
+    event.listen(database.engine.pool, "checkin", on_checkin)
+    try:
+        report = service.ingest_objects(objects, source="t")
+    finally:
+        event.remove(database.engine.pool, "checkin", on_checkin)
+    assert report.quarantined == 1
+    assert returned
+    assert 0 not in returned
