@@ -82,7 +82,6 @@ EXCERPT_CHARS = 500
 #: Key of the PostgreSQL advisory lock serialising store writes between processes.
 _PG_LOCK_KEY = 0x5717_0001
 _IN_CHUNK = 1000
-_MICROSECOND = timedelta(microseconds=1)
 _SQLITE_CHECKPOINT_PAGES = 8192
 #: SQLite's own default, restored on a connection after a run that switched it off.
 _SQLITE_DEFAULT_CHECKPOINT_PAGES = 1000
@@ -832,12 +831,14 @@ class IngestService:
                 db_ts.get("created"),
                 db_ts.get("modified"),
                 version_key,
-                False,  # is_current, decided by the writer
-                revoked,
+                0,  # is_current, decided by the writer
+                # booleans as 0/1: SQLite's driver binds an int directly but looks a bool up
+                # in its adapter registry first (measurably slower over 20 columns x 100,000)
+                1 if revoked else 0,
                 db_ts.get("valid_from"),
                 db_ts.get("valid_until"),
                 int(tlp),
-                defaulted,
+                1 if defaulted else 0,
                 refs_json,
                 run.source,
                 run.feed_id,
@@ -1069,15 +1070,12 @@ class IngestService:
                     replaced.append(sid)
 
         if to_insert:
-            added = self._next_added(len(to_insert))
-            suffix = run.ts_suffix
-            step = _MICROSECOND
+            stamps = _added_texts(self._next_added(len(to_insert)), len(to_insert), run.ts_suffix)
             rows_out = []
-            for p in to_insert:
+            for p, stamp in zip(to_insert, stamps, strict=True):
                 row = p.row
-                row[_ROW_IS_CURRENT] = p.is_current
-                row[_ROW_DATE_ADDED] = added.isoformat(" ", "microseconds") + suffix
-                added += step
+                row[_ROW_IS_CURRENT] = 1 if p.is_current else 0
+                row[_ROW_DATE_ADDED] = stamp
                 rows_out.append(row)
             self._bulk(conn, "stix_objects", _OBJECT_COLUMNS, self._sql_objects, rows_out)
         if demote:
@@ -1503,6 +1501,22 @@ class _ChildBatches:
         problems = [Problem(*wrong) for wrong in wrongs]
         ready[start] = ([_Prepared(*row) for row in rows], problems, size)
         return False
+
+
+def _added_texts(start: datetime, count: int, suffix: str) -> list[str]:
+    """``count`` consecutive microseconds from ``start`` (naive UTC) as the database's
+    timestamp text (``YYYY-MM-DD HH:MM:SS.ffffff`` + ``suffix``): the date and time are
+    formatted once per second, not once per row."""
+    out: list[str] = []
+    moment = start
+    while len(out) < count:
+        second = moment.replace(microsecond=0)
+        prefix = second.isoformat(" ") + "."
+        first = moment.microsecond
+        last = min(1_000_000, first + count - len(out))
+        out.extend([f"{prefix}{micro:06d}{suffix}" for micro in range(first, last)])
+        moment = second + timedelta(seconds=1)
+    return out
 
 
 def _chunk_bounds(total: int, size: int) -> list[tuple[int, int]]:

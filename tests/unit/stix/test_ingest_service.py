@@ -282,6 +282,18 @@ def test_date_added_strictly_increases_even_with_a_frozen_clock(database: Databa
     assert added[-1] - added[0] < timedelta(seconds=1)
 
 
+def test_date_added_across_a_second_boundary(database: Database) -> None:
+    """The writer formats date_added once per second: rows that cross into the next second
+    (and the next day) still get each microsecond exactly once, in order."""
+    clock = FrozenClock(datetime(2026, 12, 31, 23, 59, 59, 999_997, tzinfo=UTC))
+    IngestService(database, clock=clock).ingest_objects([indicator() for _ in range(6)], source="t")
+    with database.session() as session:
+        added = session.scalars(select(StixObject.date_added).order_by(StixObject.pk)).all()
+    start = clock.now()
+    assert added == [start + timedelta(microseconds=n) for n in range(6)]
+    assert added[-1].year == 2027
+
+
 def test_database_refusal_of_one_object_keeps_the_others(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
