@@ -106,7 +106,8 @@ def ingest_cmd(
 
 
 class _Bar(IngestProgress):
-    """A click progress bar on stderr, sized once the service knows the object count."""
+    """A click progress bar on stderr, sized once the service knows (or estimates) the
+    object count."""
 
     def __init__(self) -> None:
         self._bar: Any = None
@@ -114,6 +115,10 @@ class _Bar(IngestProgress):
     def start(self, total: int) -> None:
         self._bar = click.progressbar(length=max(total, 1), label="ingest", file=sys.stderr)
         self._bar.__enter__()
+
+    def resize(self, total: int) -> None:
+        if self._bar is not None:
+            self._bar.length = max(total, 1)
 
     def __call__(self, n: int) -> None:
         if self._bar is not None:

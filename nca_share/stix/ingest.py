@@ -1,6 +1,7 @@
 """Bulk ingest of STIX 2.0/2.1 content into the versioned store: the one write path.
 
-Owns: decoding (orjson; a tolerant fallback that still reports line and column), the STIX 2.0
+Owns: the ingest of decoded or serialised input (decoding itself is ``nca_share.stix.decode``;
+large inputs are read there piece by piece by a forked preparation process), the STIX 2.0
 → 2.1 upgrade call, the cheap structural checks, TLP resolution (the ingest default applies
 only to objects without a TLP marking), observable extraction, the version decision and ONE
 bulk upsert per batch (SQLAlchemy Core executemany; no ORM objects, no ``stix2.parse``).
@@ -23,7 +24,6 @@ workers cannot both make their version current.
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import marshal
 import multiprocessing
@@ -50,6 +50,7 @@ from nca_share.config import Settings
 from nca_share.db import Database
 from nca_share.errors import FetchError, IngestError, ParseError, ValidationError
 from nca_share.stix.checks import MAX_OBJECT_BYTES, CheckCache, Rejected, check_object
+from nca_share.stix.decode import SegmentedInput, decode_piece, parse_stix_bytes
 from nca_share.stix.models import (
     ID_LENGTH,
     NAME_LENGTH,
@@ -203,7 +204,11 @@ class IngestProgress:
     batch, then the instance is called with the size of each stored batch."""
 
     def start(self, total: int) -> None:
-        """Called once with the number of objects about to be ingested."""
+        """Called once with the number of objects about to be ingested (an estimate for a
+        large input read in pieces, refined through ``resize``)."""
+
+    def resize(self, total: int) -> None:
+        """A better estimate of the number of objects (exact after the last batch)."""
 
     def __call__(self, n: int) -> None:
         """Called after each batch with the number of objects it held."""
@@ -331,6 +336,11 @@ class _Tally:
         if self._progress is not None:
             self._progress(count)
 
+    def resize(self, total: int) -> None:
+        """A better estimate of the number of objects (large inputs are read in pieces)."""
+        if isinstance(self._progress, IngestProgress):
+            self._progress.resize(total)
+
     def done(self) -> IngestReport:
         self.report.stored = self.report.new_versions + self.report.unchanged
         return self.report
@@ -371,49 +381,6 @@ def _object_id(obj: Any) -> str | None:
         if isinstance(oid, str):
             return _clean_text(oid, ID_LENGTH)
     return None
-
-
-def parse_stix_bytes(data: bytes, origin: str = "input") -> tuple[list[Any], str | None]:
-    """Decode a bundle, a TAXII envelope, a single object or a JSON list of objects.
-
-    :returns: the objects and the bundle's ``spec_version`` (None when not given).
-    :raises ParseError: the bytes are not JSON (with line and column).
-    :raises ValidationError: JSON, but not STIX-shaped at the top level.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as first:
-        # Invalid UTF-8 or lone surrogates inside strings: decode tolerantly so the objects
-        # around them survive; the damaged objects are quarantined later (they do not encode).
-        try:
-            doc = json.loads(data.decode("utf-8", "surrogateescape"))
-        except RecursionError:
-            raise ParseError("JSON nested too deeply to read", location=origin, line=None) from None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ParseError(
-                f"malformed JSON: {first.msg}",
-                line=first.lineno,
-                column=first.colno,
-                location=origin,
-            ) from None
-    if isinstance(doc, list):
-        return doc, None
-    if isinstance(doc, dict):
-        objects = doc.get("objects")
-        if doc.get("type") == "bundle" or ("type" not in doc and isinstance(objects, list)):
-            spec = doc.get("spec_version")
-            if objects is None:
-                return [], spec if isinstance(spec, str) else None
-            if not isinstance(objects, list):
-                raise ValidationError("bundle 'objects' must be a list", location=origin)
-            return objects, spec if isinstance(spec, str) else None
-        if "type" in doc:
-            return [doc], None
-    raise ValidationError(
-        "not STIX: expected a bundle, an object or a list of objects", location=origin
-    )
 
 
 class IngestService:
@@ -632,17 +599,20 @@ class IngestService:
         progress: Callable[[int], None] | None,
     ) -> IngestReport | None:
         """Decode and prepare in a forked child, store here (None: no child could be started
-        or it could not decode ``data``; nothing was recorded and the caller ingests in-process,
-        which also reports a decoding error exactly).
+        or it could not read the start of ``data``; nothing was recorded and the caller
+        ingests in-process, which also reports a decoding error exactly).
 
         Checking, TLP resolution and observable extraction are pure Python and hold the
         GIL, so a thread cannot overlap them with the database writes; a second process
         can. The child inherits ``data`` and the run (stored markings, default TLP) through
-        ``fork``; both processes decode, then take the next unclaimed chunk of objects in
-        turn (this process only while it has nothing to store), and the child sends each
-        prepared chunk back as one ``marshal`` message of plain values. Chunks are stored
-        here strictly in input order, each transaction as large as what is ready (up to the
-        batch size), so whichever side is the slower one at the moment sets the pace.
+        ``fork``, reads the objects piece by piece (``SegmentedInput``: the first chunk is
+        stored after one piece is decoded, not the whole input) and sends each prepared
+        chunk as one ``marshal`` message of plain values. Chunks are stored here in input
+        order, each transaction as large as what has arrived (up to the batch size).
+
+        An input found malformed after its first piece keeps the objects before the damage
+        (stored, counted on the run) and raises the decoding error like the in-process
+        path, which is also recorded on the run and in quarantine.
         """
         run = self._new_run(source, default_tlp, feed_id, strict, None)
         try:
@@ -651,12 +621,17 @@ class IngestService:
             log.warning("ingest of %s prepared in-process: cannot fork (%s)", origin, exc)
             return None
         with child_batches as child:
-            count = child.count()
-            if count is None:
+            estimate = child.count()
+            if estimate is None:
                 return None
-            with self._recorded(run, origin, progress, count) as tally, self._checkpointing(run):
-                for prepared, problems, size in child.batches():
-                    tally.fold(self._store(prepared, problems, run), size)
+            with self._recorded(run, origin, progress, estimate) as tally, self._checkpointing(run):
+                try:
+                    for prepared, problems, size in child.batches():
+                        tally.fold(self._store(prepared, problems, run), size)
+                        tally.resize(child.estimate)
+                except ValidationError as exc:  # malformed after the objects stored so far
+                    self._quarantine_input(run.run_id, run.source, run.feed_id, exc)
+                    raise
             return tally.report
 
     @contextmanager
@@ -1219,26 +1194,31 @@ class IngestService:
     ) -> None:
         """A whole input failed: a run with the error plus one quarantine row."""
         source = _clean_text(source, 200)
-        message = _clean_text(str(error), 4000)
         try:
             run_id = self._start_run(source, origin, feed_id)
-            with self.database.engine.begin() as conn:
-                conn.execute(
-                    insert(_quarantine).values(
-                        run_id=run_id,
-                        source=source,
-                        feed_id=feed_id,
-                        input_index=None,
-                        stix_id=None,
-                        field=None,
-                        problem=message,
-                        excerpt=None,
-                        created_at=self.clock.now(),
-                    )
-                )
-            self._finish_run(IngestReport(run_id=run_id), message)
+            self._quarantine_input(run_id, source, feed_id, error)
+            self._finish_run(IngestReport(run_id=run_id), _clean_text(str(error), 4000))
         except DBAPIError:
             log.exception("could not record the failed ingest of %s", origin)
+
+    def _quarantine_input(
+        self, run_id: int, source: str, feed_id: int | None, error: Exception
+    ) -> None:
+        """One quarantine row for a problem of the whole input (no object index)."""
+        with self.database.engine.begin() as conn:
+            conn.execute(
+                insert(_quarantine).values(
+                    run_id=run_id,
+                    source=source,
+                    feed_id=feed_id,
+                    input_index=None,
+                    stix_id=None,
+                    field=None,
+                    problem=_clean_text(str(error), 4000),
+                    excerpt=None,
+                    created_at=self.clock.now(),
+                )
+            )
 
 
 _OTHER_REF_KINDS_ORDERED = tuple(k for k in EDGE_REF_KINDS if k != "created_by_ref")
@@ -1247,11 +1227,14 @@ _OTHER_REF_KINDS = frozenset(_OTHER_REF_KINDS_ORDERED)
 
 #: Inputs smaller than this are prepared in-process (a fork is not worth it).
 _FORK_MIN_BYTES = 4 * 1024 * 1024
-#: Above this the writer leaves all preparation to the child instead of decoding the input
-#: a second time (it only helps while it has nothing to store).
-_HELP_MAX_BYTES = 256 * 1024 * 1024
-_MSG_COUNT, _MSG_BATCH, _MSG_DONE = b"C", b"B", b"D"
+#: The input is decoded in pieces of about this size: the unit the two processes claim.
+_SEGMENT_BYTES = 1024 * 1024
+#: Pieces the preparation process decodes ahead of the one it prepares (for the writer to
+#: take when it has nothing to store).
+_DECODE_AHEAD = 2
+_MSG_COUNT, _MSG_BATCH, _MSG_DONE, _MSG_BROKEN = b"C", b"B", b"D", b"P"
 _MSG_ERROR, _MSG_UNPARSABLE, _MSG_EOF = b"E", b"U", b""
+_MARKING = "marking-definition"
 
 
 def _fork_is_safe() -> bool:
@@ -1280,24 +1263,77 @@ def _add_input_markings(markings: dict[str, TLP], items: list[Any]) -> None:
 _Prepare = Callable[[list[Any], int, _Run], tuple[list[_Prepared], list[Problem]]]
 
 
-def _claim(claims: Any, total: int, step: int) -> tuple[int, int] | None:
-    """Take the next unclaimed chunk [start, end) of the input (shared by both processes)."""
-    with claims.get_lock():
-        start = int(claims.value)
-        if start >= total:
-            return None
-        end = min(start + step, total)
-        claims.value = end
-    return start, end
-
-
 def _prepare_chunk(
-    prepare: _Prepare, items: list[Any], start: int, end: int, run: _Run
+    prepare: _Prepare, chunk: list[Any], start: int, run: _Run
 ) -> tuple[list[_Prepared], list[Problem]]:
     run.cache.trim()
     if len(run.formatted) > CheckCache.LIMIT:
         run.formatted.clear()
-    return prepare(items[start:end], start, run)
+    return prepare(chunk, start, run)
+
+
+def _past_horizon(piece: list[Any]) -> list[Any]:
+    """A piece read after the marking horizon: it cannot hold a marking definition."""
+    if any(isinstance(obj, dict) and obj.get("type") == _MARKING for obj in piece):
+        raise IngestError("a marking definition was found past the marking horizon")
+    return piece
+
+
+class _Pieces:
+    """The pieces of the input, shared by both processes (created before the fork).
+
+    The child reads the input piece by piece (``SegmentedInput``) and publishes each
+    piece: its byte range (-1 when it was not cut out and cannot be decoded on its own),
+    the index of its first object and its number of objects. Either process claims the
+    next piece to prepare: the child any piece (it reads further when needed), the writer
+    only a published one it can decode itself.
+    """
+
+    _FIELDS = 4
+
+    def __init__(self, context: Any, size: int) -> None:
+        # every piece but the last spans at least _SEGMENT_BYTES, plus one uncut piece
+        self.capacity = size // _SEGMENT_BYTES + 2
+        self._lock = context.Lock()
+        self._table = context.Array("q", self._FIELDS * self.capacity, lock=False)
+        self._published = context.Value("q", 0, lock=False)
+        self._claimed = context.Value("q", 0, lock=False)
+
+    @property
+    def published(self) -> int:
+        return int(self._published.value)
+
+    def publish(self, bounds: tuple[int, int] | None, first: int, count: int) -> int:
+        start, end = bounds if bounds is not None else (-1, -1)
+        with self._lock:
+            index = int(self._published.value)
+            if index >= self.capacity:
+                raise IngestError("the input was cut into more pieces than it can hold")
+            at = self._FIELDS * index
+            self._table[at : at + self._FIELDS] = [start, end, first, count]
+            self._published.value = index + 1
+        return index
+
+    def claim_any(self) -> int:
+        """The next piece (the child's claim: it may not be read yet)."""
+        with self._lock:
+            index = int(self._claimed.value)
+            self._claimed.value = index + 1
+        return index
+
+    def claim_published(self) -> tuple[int, int, int, int] | None:
+        """(start, end, first, count) of the next piece if it is published and was cut out
+        of the input, else None (the writer's claim)."""
+        with self._lock:
+            index = int(self._claimed.value)
+            if index >= self._published.value:
+                return None
+            at = self._FIELDS * index
+            start, end, first, count = (int(v) for v in self._table[at : at + self._FIELDS])
+            if start < 0:
+                return None
+            self._claimed.value = index + 1
+        return start, end, first, count
 
 
 def _prepare_from_bytes(
@@ -1306,29 +1342,98 @@ def _prepare_from_bytes(
     run: _Run,
     step: int,
     prepare: _Prepare,
-    claims: Any,
+    pieces: _Pieces,
     sender: Any,
 ) -> None:
-    """Body of the preparation process: COUNT (or UNPARSABLE), one BATCH message per chunk
-    it claimed, then DONE; an unexpected error is sent as ERROR."""
+    """Body of the preparation process.
+
+    Messages: COUNT (an estimate of the number of objects, the bundle's spec_version and
+    the TLP marking definitions of the input) or UNPARSABLE (the input cannot be read up to
+    its last marking definition; nothing else follows); one BATCH per chunk of ``step``
+    objects of the pieces it claimed, with a refined estimate; then DONE with the number of
+    objects, or BROKEN with the decoding error and the number of objects before the damage
+    when the input turns out to be malformed further on. An unexpected error is sent as
+    ERROR.
+    """
     try:
+        source = SegmentedInput(data, origin, _SEGMENT_BYTES)
+    except ValidationError:  # the writer decodes it itself and reports it exactly
+        sender.send_bytes(_MSG_UNPARSABLE)
+        sender.close()
+        return
+    reading = iter(source)
+    decoded: dict[int, tuple[int, list[Any]]] = {}
+    total = 0
+    finished = False
+    broken: ValidationError | None = None
+    horizon_passed = False
+
+    def read_next() -> None:
+        nonlocal total, finished, broken
         try:
-            items, run.bundle_spec = parse_stix_bytes(data, origin)
-        except ValidationError:
+            piece = next(reading)
+        except StopIteration:
+            finished = True
+            return
+        except ValidationError as exc:
+            broken, finished = exc, True
+            return
+        if horizon_passed:
+            _past_horizon(piece)
+        if not piece:
+            return  # an empty objects array: nothing to claim
+        decoded[pieces.publish(source.bounds, total, len(piece))] = (total, piece)
+        total += len(piece)
+
+    def estimate() -> int:
+        if finished:
+            return total
+        return max(total, round(total * source.size / max(1, source.read_bytes)))
+
+    try:
+        # TLP marking definitions apply to the objects before them too: read past the last
+        # one before preparing anything (they usually come first)
+        while not finished and (not decoded or source.position < source.marking_horizon):
+            read_next()
+        if broken is not None:  # nothing sent yet: the writer reports it exactly
             sender.send_bytes(_MSG_UNPARSABLE)
             return
-        _add_input_markings(run.markings, items)
-        sender.send_bytes(_MSG_COUNT + str(len(items)).encode())
-        while (chunk := _claim(claims, len(items), step)) is not None:
-            start, end = chunk
-            prepared, problems = _prepare_chunk(prepare, items, start, end, run)
-            rows = [
-                (p.index, p.stix_id, p.version_key, p.row, p.edges, p.observables) for p in prepared
-            ]
-            wrongs = [astuple(problem) for problem in problems]
-            # marshal: plain values only; the fastest to write and to read (same interpreter)
-            sender.send_bytes(_MSG_BATCH + marshal.dumps((start, rows, wrongs, end - start)))
-        sender.send_bytes(_MSG_DONE)
+        horizon_passed = True
+        learned: dict[str, TLP] = {}
+        for _first, piece in decoded.values():
+            _add_input_markings(learned, piece)
+        run.markings.update(learned)
+        run.bundle_spec = source.bundle_spec
+        found = {sid: int(tlp) for sid, tlp in learned.items()}
+        sender.send_bytes(_MSG_COUNT + marshal.dumps((estimate(), run.bundle_spec, found)))
+        while True:
+            index = pieces.claim_any()
+            while not finished and pieces.published <= index + _DECODE_AHEAD:
+                read_next()
+            if index >= pieces.published:
+                break
+            for taken in [i for i in decoded if i < index]:  # claimed by the writer
+                del decoded[taken]
+            first, piece = decoded.pop(index)
+            for offset in range(0, len(piece), step):
+                chunk = piece[offset : offset + step]
+                prepared, problems = _prepare_chunk(prepare, chunk, first + offset, run)
+                rows = [
+                    (p.index, p.stix_id, p.version_key, p.row, p.edges, p.observables)
+                    for p in prepared
+                ]
+                wrongs = [astuple(problem) for problem in problems]
+                # marshal: plain values only; the fastest to write and read (same interpreter)
+                body = (first + offset, rows, wrongs, len(chunk), estimate())
+                sender.send_bytes(_MSG_BATCH + marshal.dumps(body))
+        if broken is None:
+            sender.send_bytes(_MSG_DONE + marshal.dumps(total))
+        else:
+            parse = isinstance(broken, ParseError)
+            line = broken.line if isinstance(broken, ParseError) else None
+            column = broken.column if isinstance(broken, ParseError) else None
+            details = (total, parse, broken.message, line, column)
+            sender.send_bytes(_MSG_BROKEN + marshal.dumps(details))
     except (BrokenPipeError, ConnectionResetError):
         return  # the parent stopped reading (it failed or was interrupted)
     except BaseException as exc:  # reported to the parent, which raises it
@@ -1342,15 +1447,16 @@ _Batch = tuple[list[_Prepared], list[Problem], int]
 
 
 class _ChildBatches:
-    """A forked preparation process, the thread that reads its messages, and this
+    """A forked preparation process, the thread that receives its messages, and this
     process's share of the preparation.
 
-    The input is cut into chunks of 1/8 batch; both processes claim the next chunk from a
-    shared counter. The reader thread receives and decodes the child's chunks as soon as
-    they are sent (the child never waits for the writer). ``batches()`` yields ready chunks
-    in input order, merged up to a batch; when the next chunk is not ready and nothing else
-    can be stored, this process prepares the next unclaimed chunk itself instead of
-    waiting. Leaving the ``with`` block stops the child whatever happened.
+    The child reads the input piece by piece and prepares the pieces it claims in chunks of
+    1/8 batch, sending each as soon as it is ready; it never waits for the writer (a reader
+    thread receives the messages; the writer decodes them when it takes them). ``batches()``
+    yields the chunks in input order, merged up to a batch; when the next one has not
+    arrived, this process claims the next piece the child has read ahead, decodes and
+    prepares it itself instead of waiting. Leaving the ``with`` block stops the child
+    whatever happened.
     """
 
     _QUEUE = 16
@@ -1359,38 +1465,27 @@ class _ChildBatches:
         self, data: bytes, origin: str, run: _Run, batch_size: int, prepare: _Prepare
     ) -> None:
         context = multiprocessing.get_context("fork")
+        self._data, self._origin, self._run, self._prepare = data, origin, run, prepare
         self._limit = batch_size
-        self._step = max(1, batch_size // 8)
-        self._total = 0  # set by count()
-        self._claims = context.Value("q", 0)
+        #: the child's estimate of the number of objects (exact once it is done)
+        self.estimate = 0
+        self._pieces = _Pieces(context, len(data))
         self._receiver, sender = context.Pipe(duplex=False)
         for stream in (sys.stdout, sys.stderr):  # the child must not repeat buffered output
             with suppress(Exception):
                 stream.flush()
         self._process = context.Process(
             target=_prepare_from_bytes,
-            args=(data, origin, run, self._step, prepare, self._claims, sender),
+            args=(data, origin, run, max(1, batch_size // 8), prepare, self._pieces, sender),
             name="stix-ingest-prepare",
             daemon=True,
         )
         self._process.start()
         sender.close()
-        self._queue: queue.Queue[tuple[bytes, Any]] = queue.Queue(self._QUEUE)
+        self._queue: queue.Queue[tuple[bytes, bytes]] = queue.Queue(self._QUEUE)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._read, name="stix-ingest-reader", daemon=True)
         self._thread.start()
-        # This process decodes too (beside the child), to prepare chunks when it is idle.
-        self._run, self._prepare = run, prepare
-        self._items: list[Any] | None = None
-        if len(data) > _HELP_MAX_BYTES:
-            return  # decoding it twice would double the memory held for one input
-        try:
-            with suppress(ValidationError):
-                self._items, run.bundle_spec = parse_stix_bytes(data, origin)
-                _add_input_markings(run.markings, self._items)
-        except BaseException:  # e.g. out of memory: stop the child before giving up
-            self.__exit__(None, None, None)
-            raise
 
     def __enter__(self) -> _ChildBatches:
         return self
@@ -1403,7 +1498,7 @@ class _ChildBatches:
         self._thread.join()
         self._receiver.close()
 
-    def _put(self, item: tuple[bytes, Any]) -> bool:
+    def _put(self, item: tuple[bytes, bytes]) -> bool:
         while not self._stopping.is_set():
             try:
                 self._queue.put(item, timeout=0.1)
@@ -1422,11 +1517,10 @@ class _ChildBatches:
             # decoded by the writer thread when it takes the message: decoding here would
             # compete with the writer's SQLite calls for the GIL at every row
             tag = message[:1]
-            item = (tag, message)
-            if not self._put(item) or tag not in (_MSG_BATCH, _MSG_COUNT):
+            if not self._put((tag, message)) or tag not in (_MSG_BATCH, _MSG_COUNT):
                 return
 
-    def _check(self, tag: bytes, body: Any) -> None:
+    def _check(self, tag: bytes, body: bytes) -> None:
         if tag == _MSG_ERROR:
             raise IngestError(f"ingest preparation failed: {body[1:].decode()}")
         if tag == _MSG_EOF:
@@ -1437,70 +1531,95 @@ class _ChildBatches:
             )
 
     def count(self) -> int | None:
-        """The number of objects in the input, or None if it could not be decoded."""
+        """An estimate of the number of objects in the input, or None if it could not be
+        read (then nothing else comes). The run learns the input's TLP marking
+        definitions and bundle spec_version from the child."""
         tag, body = self._queue.get()
         self._check(tag, body)
         if tag == _MSG_UNPARSABLE:
             return None
         if tag != _MSG_COUNT:
             raise IngestError(f"ingest preparation sent {tag!r} before the object count")
-        self._total = int(body[1:])
-        if self._items is not None and len(self._items) != self._total:
-            self._items = None  # cannot happen (same bytes, same decoder); then never help
-        return self._total
+        estimate, spec, found = marshal.loads(memoryview(body)[1:])  # noqa: S302 - our child
+        self._run.bundle_spec = spec
+        self._run.markings.update({sid: TLP(rank) for sid, rank in found.items()})
+        self.estimate = int(estimate)
+        return self.estimate
 
     def batches(self) -> Iterator[_Batch]:
         """The prepared objects in input order: each time all the chunks ready after the
         last one stored (at most a batch). When the next one is not ready, this process
-        prepares the next unclaimed chunk itself, or else waits for the child."""
+        prepares the next piece the child has read ahead, or else waits for the child.
+
+        :raises ValidationError: the input is malformed after the objects yielded (as
+            ``parse_stix_bytes`` reports it).
+        """
         ready: dict[int, _Batch] = {}
         stored = 0
-        done = False
-        while stored < self._total:
+        end: tuple[int, ValidationError | None] | None = None  # (objects, error) when known
+        while True:
             while True:  # take in whatever the child has sent
                 try:
                     tag, body = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                done = self._take(tag, body, ready) or done
-            run = 0
-            while stored + run in ready and run < self._limit:
-                run += ready[stored + run][2]
-            if run:
+                end = self._take(tag, body, ready) or end
+            if end is not None and stored >= end[0]:
+                break
+            size = 0
+            while stored + size in ready and size < self._limit:
+                size += ready[stored + size][2]
+            if size:
                 prepared: list[_Prepared] = []
                 problems: list[Problem] = []
-                size = 0
-                while size < run:
-                    more, more_problems, more_size = ready.pop(stored + size)
+                taken = 0
+                while taken < size:
+                    more, more_problems, more_size = ready.pop(stored + taken)
                     prepared.extend(more)
                     problems.extend(more_problems)
-                    size += more_size
+                    taken += more_size
                 stored += size
                 yield prepared, problems, size
                 continue
-            items = self._items
-            chunk = _claim(self._claims, self._total, self._step) if items is not None else None
-            if items is not None and chunk is not None:
-                start, end = chunk
-                own = _prepare_chunk(self._prepare, items, start, end, self._run)
-                ready[start] = (own[0], own[1], end - start)
+            piece = self._pieces.claim_published()
+            if piece is not None:
+                start, stop, first, count = piece
+                objects = decode_piece(self._data, start, stop)
+                if objects is None or len(objects) != count:  # the child read it: cannot fail
+                    raise IngestError("a piece of the input did not decode a second time")
+                own = _prepare_chunk(self._prepare, objects, first, self._run)
+                ready[first] = (own[0], own[1], count)
                 continue
-            if done:
+            if end is not None:
                 raise IngestError("ingest preparation ended before every object was prepared")
             tag, body = self._queue.get()
-            done = self._take(tag, body, ready) or done
+            end = self._take(tag, body, ready) or end
+        if end[1] is not None:
+            raise end[1]
 
-    def _take(self, tag: bytes, body: Any, ready: dict[int, _Batch]) -> bool:
-        """File one message from the child; True when it says it is done."""
+    def _take(
+        self, tag: bytes, body: bytes, ready: dict[int, _Batch]
+    ) -> tuple[int, ValidationError | None] | None:
+        """File one message from the child; at its end, the number of objects in the
+        input and the error that ended it early (if any)."""
         self._check(tag, body)
+        if tag == _MSG_BATCH:
+            start, rows, wrongs, size, estimate = marshal.loads(memoryview(body)[1:])  # noqa: S302
+            ready[start] = ([_Prepared(*row) for row in rows], [Problem(*w) for w in wrongs], size)
+            self.estimate = estimate
+            return None
         if tag == _MSG_DONE:
-            return True
-        if tag != _MSG_BATCH:
-            raise IngestError(f"ingest preparation sent an unexpected {tag!r}")
-        start, rows, wrongs, size = marshal.loads(memoryview(body)[1:])  # noqa: S302 - our child
-        problems = [Problem(*wrong) for wrong in wrongs]
-        ready[start] = ([_Prepared(*row) for row in rows], problems, size)
-        return False
+            self.estimate = marshal.loads(memoryview(body)[1:])  # noqa: S302
+            return self.estimate, None
+        if tag == _MSG_BROKEN:
+            total, parse, message, line, column = marshal.loads(memoryview(body)[1:])  # noqa: S302
+            error: ValidationError
+            if parse:
+                error = ParseError(message, line=line, column=column, location=self._origin)
+            else:
+                error = ValidationError(message, location=self._origin)
+            return total, error
+        raise IngestError(f"ingest preparation sent an unexpected {tag!r}")
 
 
 def _added_texts(start: datetime, count: int, suffix: str) -> list[str]:

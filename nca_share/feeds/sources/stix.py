@@ -17,7 +17,7 @@ class StixUrlSource(FeedSource):
     title: ClassVar[str] = "STIX bundle by URL"
 
     def collect(self) -> Iterator[Batch]:
-        from nca_share.stix.ingest import parse_stix_bytes
+        from nca_share.stix.decode import parse_stix_bytes
 
         url = str(self.ctx.feed.url)
         fetched, state = self.ctx.fetch_conditional(url, f"url:{url}")
