@@ -317,7 +317,8 @@ class _Tally:
 
     def __init__(self, run_id: int, progress: Callable[[int], None] | None, total: int) -> None:
         self.report = IngestReport(run_id=run_id)
-        self._changed_seen: set[str] = set()
+        #: changed ids in first-seen order (a dict: merged at C speed)
+        self._changed: dict[str, None] = {}
         self._progress = progress
         if isinstance(progress, IngestProgress):
             progress.start(total)
@@ -329,10 +330,7 @@ class _Tally:
         report.unchanged += delta.unchanged
         report.quarantined += delta.quarantined
         report.problems.extend(delta.problems)
-        for sid in delta.changed_ids:
-            if sid not in self._changed_seen:
-                self._changed_seen.add(sid)
-                report.changed_ids.append(sid)
+        self._changed.update(dict.fromkeys(delta.changed_ids))
         if self._progress is not None:
             self._progress(count)
 
@@ -343,6 +341,7 @@ class _Tally:
 
     def done(self) -> IngestReport:
         self.report.stored = self.report.new_versions + self.report.unchanged
+        self.report.changed_ids = list(self._changed)
         return self.report
 
 
@@ -1000,7 +999,8 @@ class IngestService:
         current: dict[str, tuple[str, int]] = {}
         known_ids: set[str] = set()
         c = _objects.c
-        ids = list({p.stix_id: None for p in prepared})
+        unique = list(dict.fromkeys([p.stix_id for p in prepared]))
+        ids = unique
         if run.exclusive:
             stored_here = run.stored_ids
             known_here = [sid for sid in ids if sid in stored_here] if latest is not None else []
@@ -1017,32 +1017,22 @@ class IngestService:
                 if is_current:
                     current[sid] = (vkey, pk)
 
-        # One pass: drop stored or repeated versions, keep the greatest new version per id.
-        to_insert: list[_Prepared] = []
-        seen: set[tuple[str, str]] = set()
-        best: dict[str, _Prepared] = {}
-        for p in prepared:
-            key = (p.stix_id, p.version_key)
-            if key in existing or key in seen:
-                delta.unchanged += 1
-                continue
-            seen.add(key)
-            to_insert.append(p)
-            b = best.get(p.stix_id)
-            if b is None or p.version_key > b.version_key:
-                best[p.stix_id] = p
         demote: list[int] = []
         replaced: list[str] = []
-        new_current: list[_Prepared] = []
-        for sid, p in best.items():
-            cur = current.get(sid)
-            if cur is None or p.version_key > cur[0]:
+        if not existing and len(unique) == len(prepared):
+            # The usual case (new objects, a first load): no id twice, none stored yet, so
+            # every object is inserted and becomes current.
+            to_insert = new_current = prepared
+            for p in prepared:
                 p.is_current = True
-                new_current.append(p)
+        else:
+            to_insert, new_current = self._decide(prepared, existing, current, delta)
+            for p in new_current:
+                cur = current.get(p.stix_id)
                 if cur is not None:
                     demote.append(cur[1])
-                if sid in known_ids:
-                    replaced.append(sid)
+                if p.stix_id in known_ids:
+                    replaced.append(p.stix_id)
 
         if to_insert:
             stamps = _added_texts(self._next_added(len(to_insert)), len(to_insert), run.ts_suffix)
@@ -1099,6 +1089,37 @@ class IngestService:
         delta.quarantined += len(errors)
         delta.problems.extend(problems)
         delta.changed_ids.extend(p.stix_id for p in new_current)
+
+    @staticmethod
+    def _decide(
+        prepared: list[_Prepared],
+        existing: set[tuple[str, str]],
+        current: dict[str, tuple[str, int]],
+        delta: IngestReport,
+    ) -> tuple[list[_Prepared], list[_Prepared]]:
+        """(versions to insert, versions that become current): stored or repeated versions
+        are dropped (counted unchanged); per id the greatest new version becomes current if
+        it is newer than the stored current one."""
+        to_insert: list[_Prepared] = []
+        seen: set[tuple[str, str]] = set()
+        best: dict[str, _Prepared] = {}
+        for p in prepared:
+            key = (p.stix_id, p.version_key)
+            if key in existing or key in seen:
+                delta.unchanged += 1
+                continue
+            seen.add(key)
+            to_insert.append(p)
+            b = best.get(p.stix_id)
+            if b is None or p.version_key > b.version_key:
+                best[p.stix_id] = p
+        new_current: list[_Prepared] = []
+        for sid, p in best.items():
+            cur = current.get(sid)
+            if cur is None or p.version_key > cur[0]:
+                p.is_current = True
+                new_current.append(p)
+        return to_insert, new_current
 
     def _drop_derived(
         self, conn: Connection, replaced: list[str], current: dict[str, tuple[str, int]]
