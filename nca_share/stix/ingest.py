@@ -1357,6 +1357,48 @@ class _Pieces:
         return start, end, first, count
 
 
+class _PieceReader:
+    """The preparation process's reading of the input: each piece is published in the
+    shared table as it is read, and kept until it is prepared or taken by the writer."""
+
+    def __init__(self, data: bytes, origin: str, pieces: _Pieces) -> None:
+        """:raises ValidationError: the start of the input cannot be read."""
+        self.source = SegmentedInput(data, origin, _SEGMENT_BYTES)
+        self._reading = iter(self.source)
+        self._pieces = pieces
+        #: piece index → (index of its first object, its objects)
+        self.decoded: dict[int, tuple[int, list[Any]]] = {}
+        self.total = 0
+        self.finished = False
+        #: the decoding error that ended the input early
+        self.broken: ValidationError | None = None
+        self.horizon_passed = False
+
+    def read_next(self) -> None:
+        try:
+            piece = next(self._reading)
+        except StopIteration:
+            self.finished = True
+            return
+        except ValidationError as exc:
+            self.broken, self.finished = exc, True
+            return
+        if self.horizon_passed:
+            _past_horizon(piece)
+        if not piece:
+            return  # an empty objects array: nothing to claim
+        index = self._pieces.publish(self.source.bounds, self.total, len(piece))
+        self.decoded[index] = (self.total, piece)
+        self.total += len(piece)
+
+    def estimate(self) -> int:
+        """The number of objects in the input: exact once read, else extrapolated."""
+        if self.finished:
+            return self.total
+        source = self.source
+        return max(self.total, round(self.total * source.size / max(1, source.read_bytes)))
+
+
 def _prepare_from_bytes(
     data: bytes,
     origin: str,
@@ -1377,65 +1419,39 @@ def _prepare_from_bytes(
     ERROR.
     """
     try:
-        source = SegmentedInput(data, origin, _SEGMENT_BYTES)
-    except ValidationError:  # the writer decodes it itself and reports it exactly
-        sender.send_bytes(_MSG_UNPARSABLE)
-        sender.close()
-        return
-    reading = iter(source)
-    decoded: dict[int, tuple[int, list[Any]]] = {}
-    total = 0
-    finished = False
-    broken: ValidationError | None = None
-    horizon_passed = False
-
-    def read_next() -> None:
-        nonlocal total, finished, broken
         try:
-            piece = next(reading)
-        except StopIteration:
-            finished = True
-            return
-        except ValidationError as exc:
-            broken, finished = exc, True
-            return
-        if horizon_passed:
-            _past_horizon(piece)
-        if not piece:
-            return  # an empty objects array: nothing to claim
-        decoded[pieces.publish(source.bounds, total, len(piece))] = (total, piece)
-        total += len(piece)
-
-    def estimate() -> int:
-        if finished:
-            return total
-        return max(total, round(total * source.size / max(1, source.read_bytes)))
-
-    try:
-        # TLP marking definitions apply to the objects before them too: read past the last
-        # one before preparing anything (they usually come first)
-        while not finished and (not decoded or source.position < source.marking_horizon):
-            read_next()
-        if broken is not None:  # nothing sent yet: the writer reports it exactly
+            reader = _PieceReader(data, origin, pieces)
+        except ValidationError:  # the writer decodes it itself and reports it exactly
             sender.send_bytes(_MSG_UNPARSABLE)
             return
-        horizon_passed = True
+        # TLP marking definitions apply to the objects before them too: read past the last
+        # one before preparing anything (they usually come first)
+        source = reader.source
+        while not reader.finished and (
+            not reader.decoded or source.position < source.marking_horizon
+        ):
+            reader.read_next()
+        if reader.broken is not None:  # nothing sent yet: the writer reports it exactly
+            sender.send_bytes(_MSG_UNPARSABLE)
+            return
+        reader.horizon_passed = True
         learned: dict[str, TLP] = {}
-        for _first, piece in decoded.values():
+        for _first, piece in reader.decoded.values():
             _add_input_markings(learned, piece)
         run.markings.update(learned)
         run.bundle_spec = source.bundle_spec
         found = {sid: int(tlp) for sid, tlp in learned.items()}
-        sender.send_bytes(_MSG_COUNT + marshal.dumps((estimate(), run.bundle_spec, found)))
+        count = (reader.estimate(), run.bundle_spec, found)
+        sender.send_bytes(_MSG_COUNT + marshal.dumps(count))
         while True:
             index = pieces.claim_any()
-            while not finished and pieces.published <= index + _DECODE_AHEAD:
-                read_next()
+            while not reader.finished and pieces.published <= index + _DECODE_AHEAD:
+                reader.read_next()
             if index >= pieces.published:
                 break
-            for taken in [i for i in decoded if i < index]:  # claimed by the writer
-                del decoded[taken]
-            first, piece = decoded.pop(index)
+            for taken in [i for i in reader.decoded if i < index]:  # claimed by the writer
+                del reader.decoded[taken]
+            first, piece = reader.decoded.pop(index)
             for offset in range(0, len(piece), step):
                 chunk = piece[offset : offset + step]
                 prepared, problems = _prepare_chunk(prepare, chunk, first + offset, run)
@@ -1445,15 +1461,15 @@ def _prepare_from_bytes(
                 ]
                 wrongs = [astuple(problem) for problem in problems]
                 # marshal: plain values only; the fastest to write and read (same interpreter)
-                body = (first + offset, rows, wrongs, len(chunk), estimate())
+                body = (first + offset, rows, wrongs, len(chunk), reader.estimate())
                 sender.send_bytes(_MSG_BATCH + marshal.dumps(body))
+        broken = reader.broken
         if broken is None:
-            sender.send_bytes(_MSG_DONE + marshal.dumps(total))
+            sender.send_bytes(_MSG_DONE + marshal.dumps(reader.total))
         else:
-            parse = isinstance(broken, ParseError)
             line = broken.line if isinstance(broken, ParseError) else None
             column = broken.column if isinstance(broken, ParseError) else None
-            details = (total, parse, broken.message, line, column)
+            details = (reader.total, isinstance(broken, ParseError), broken.message, line, column)
             sender.send_bytes(_MSG_BROKEN + marshal.dumps(details))
     except (BrokenPipeError, ConnectionResetError):
         return  # the parent stopped reading (it failed or was interrupted)

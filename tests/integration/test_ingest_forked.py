@@ -314,3 +314,25 @@ def test_a_tlp_marking_defined_at_the_end_applies_to_objects_before_it(
         ).all()
     assert len(rows) == len(marked)
     assert {(tlp, defaulted) for _, tlp, defaulted in rows} == {(int(TLP.RED), False)}
+
+
+def test_an_input_that_cannot_be_cut_is_read_whole_by_the_preparation_process(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """The objects array starts after more than a MiB of other properties: the child decodes
+    the input in one piece (the writer cannot share it) and the result is the same."""
+    objects = synthetic_objects(10_500, seed=13)
+    doc = {"x_padding": "p" * (1 << 21), "type": "bundle", "id": "bundle--1", "objects": objects}
+    path = tmp_path / "uncut.json"
+    path.write_bytes(orjson.dumps(doc))
+    result = _cli(["ingest", str(path), "--json"], _env(database_url, tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    parent_chunks, child_chunks = _chunks(result)
+    assert (parent_chunks, child_chunks > 0) == (0, True)
+    assert json.loads(result.stdout.splitlines()[0])["new_versions"] == len(objects)
+    reference = _reference(tmp_path)
+    try:
+        IngestService(reference).ingest_path(path, source="cli:uncut.json")
+        assert _snapshot(database) == _snapshot(reference)
+    finally:
+        reference.dispose()
