@@ -1595,17 +1595,18 @@ class _ChildBatches:
         stored = 0
         end: tuple[int, ValidationError | None] | None = None  # (objects, error) when known
         while True:
-            while True:  # take in whatever the child has sent
+            # take in what the child has sent, up to a batch ready to store: the rest waits
+            # in the bounded queue (and then the pipe), so a fast child cannot fill memory
+            size = self._ready_from(stored, ready)
+            while size < self._limit:
                 try:
                     tag, body = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 end = self._take(tag, body, ready) or end
+                size = self._ready_from(stored, ready)
             if end is not None and stored >= end[0]:
                 break
-            size = 0
-            while stored + size in ready and size < self._limit:
-                size += ready[stored + size][2]
             if size:
                 prepared: list[_Prepared] = []
                 problems: list[Problem] = []
@@ -1633,6 +1634,13 @@ class _ChildBatches:
             end = self._take(tag, body, ready) or end
         if end[1] is not None:
             raise end[1]
+
+    def _ready_from(self, stored: int, ready: dict[int, _Batch]) -> int:
+        """Objects ready to store next: consecutive chunks from ``stored``, up to a batch."""
+        size = 0
+        while stored + size in ready and size < self._limit:
+            size += ready[stored + size][2]
+        return size
 
     def _take(
         self, tag: bytes, body: bytes, ready: dict[int, _Batch]

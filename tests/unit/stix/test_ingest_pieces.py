@@ -90,3 +90,16 @@ def test_missing_objects_are_an_error_not_a_hang() -> None:
     next(batches)
     with pytest.raises(IngestError, match="before every object was prepared"):
         next(batches)
+
+
+def test_the_writer_takes_in_only_what_it_stores_next() -> None:
+    """A child faster than the database must wait (bounded queue, then the pipe) instead of
+    piling prepared objects up in the writer's memory."""
+    writer = _writer_side(limit=10)
+    for start in range(0, 100, 5):
+        writer._queue.put(_batch(start, 5))
+    writer._queue.put(_done(100))
+    batches = writer.batches()
+    assert _indexes(next(batches)) == list(range(10))
+    assert writer._queue.qsize() == 19  # 2 of the 21 messages taken in
+    assert [len(b[0]) for b in batches] == [10] * 9
