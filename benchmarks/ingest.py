@@ -22,6 +22,7 @@ import gc
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -98,6 +99,42 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+_MEMORY_PROBE = """
+import resource, sys
+from nca_share.cli import main
+sys.argv = ["nca-share", "ingest", sys.argv[1], "--json"]
+try:
+    main()
+except SystemExit:
+    pass
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(own, child, file=sys.stderr)
+"""
+
+
+def _peak_memory(bundle: Path, workdir: Path) -> str:
+    """Peak resident memory of ``nca-share ingest BUNDLE`` into a fresh SQLite database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NCA_SHARE_")}
+    env.update(
+        NCA_SHARE_DATABASE_URL=f"sqlite:///{workdir / 'memory.db'}",
+        NCA_SHARE_DATA_DIR=str(workdir),
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    result = subprocess.run(  # noqa: S603 - our interpreter, our code
+        [sys.executable, "-c", _MEMORY_PROBE, str(bundle)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    own, child = (int(n) / 1024 for n in result.stderr.split()[-2:])  # KiB on Linux
+    return (
+        f"peak memory of `nca-share ingest` ({bundle.stat().st_size / 1e6:.1f} MB): writer "
+        f"{own:,.0f} MB, preparation process {child:,.0f} MB"
+    )
+
+
 def _load() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -112,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--profile", default=None, help="write a cProfile dump of the ingest")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="also run `nca-share ingest` on the bundle in a fresh process (SQLite) and print "
+        "the peak memory of the writer and of its preparation process",
+    )
     args = parser.parse_args(argv)
 
     objects = synthetic_objects(args.objects)
@@ -131,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         bundle = Path(tmp) / "bundle.json"
         bundle.write_bytes(data)
         del data
+        if args.memory:
+            print(_peak_memory(bundle, Path(tmp)))
         database, schema = _fresh_database(args.database_url, Path(tmp))
         backend = database.engine.dialect.name
         try:
