@@ -301,11 +301,14 @@ class _Checkpointer:
             while True:
                 self._wake.wait()
                 self._wake.clear()
+                # read before checkpointing: a close() that comes during this checkpoint
+                # (after the last commit) gets one more, so the run ends checkpointed
+                closing = self._closing
                 try:
                     driver.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except Exception:  # a failed checkpoint loses nothing: the WAL stays valid
                     log.exception("WAL checkpoint failed; continuing")
-                if self._closing:
+                if closing:
                     return
         finally:
             raw.close()
