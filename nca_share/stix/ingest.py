@@ -1277,7 +1277,7 @@ def _add_input_markings(markings: dict[str, TLP], items: list[Any]) -> None:
     """Add the TLP marking definitions of this input (custom ids included) to ``markings``
     before any object is prepared, so an object may precede its marking definition."""
     for obj in items:
-        if isinstance(obj, dict) and obj.get("type") == "marking-definition":
+        if isinstance(obj, dict) and obj.get("type") == _MARKING:
             tlp = marking_definition_tlp(obj)
             oid = obj.get("id")
             if tlp is not None and isinstance(oid, str):
@@ -1296,11 +1296,10 @@ def _prepare_chunk(
     return prepare(chunk, start, run)
 
 
-def _past_horizon(piece: list[Any]) -> list[Any]:
+def _past_horizon(piece: list[Any]) -> None:
     """A piece read after the marking horizon: it cannot hold a marking definition."""
     if any(isinstance(obj, dict) and obj.get("type") == _MARKING for obj in piece):
         raise IngestError("a marking definition was found past the marking horizon")
-    return piece
 
 
 class _Pieces:
